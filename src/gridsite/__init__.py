@@ -1,0 +1,1 @@
+"""gridsite: rank sites for AI data centres."""

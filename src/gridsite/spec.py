@@ -1,0 +1,193 @@
+"""Frozen, validated descriptions of a study, passed explicitly through the library.
+
+:mod:`gridsite.config` builds these from TOML files (with pydantic); everything else reads them.
+They hold no behaviour beyond small conveniences, and nothing here touches the filesystem.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "CampusSpec",
+    "ConstraintSpec",
+    "CriterionSpec",
+    "LayerSpec",
+    "OutputSpec",
+    "PowerGridSpec",
+    "RankingSpec",
+    "SelectSpec",
+    "SitesSpec",
+    "StudySpec",
+    "TransformSpec",
+]
+
+TransformKind = Literal["linear", "piecewise", "fuzzy_small", "fuzzy_large", "identity"]
+MeasureKind = Literal["distance", "interpolate", "raster"]
+ConstraintKind = Literal["outside", "inside", "near", "north_of", "raster_values"]
+LayerFormat = Literal["vector", "raster", "csv"]
+
+
+@dataclass(frozen=True)
+class TransformSpec:
+    """How a criterion's raw value (in its own unit) becomes a score in [0, 1].
+
+    ``linear``: 0 at ``low``, 1 at ``high`` (``low > high`` gives a decreasing ramp), clipped.
+    ``piecewise``: a value curve through ``points`` ``(x, score)``, flat beyond the ends.
+    ``fuzzy_small`` / ``fuzzy_large``: the ArcGIS/QGIS fuzzy memberships with ``midpoint`` (f2)
+    and ``spread`` (f1). ``identity``: the value itself, clipped to [0, 1].
+    """
+
+    kind: TransformKind
+    low: float | None = None
+    high: float | None = None
+    midpoint: float | None = None
+    spread: float | None = None
+    points: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class SelectSpec:
+    """Keep only features whose ``field`` lies in ``[min, max]`` and, if given, is in ``values``."""
+
+    field: str
+    min: float | None = None
+    max: float | None = None
+    values: tuple[str | float, ...] = ()
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One dataset of a layer catalog.
+
+    ``path`` is relative to the data root. ``crs`` is the CRS to assume when the file states none
+    (CSV files never do); a file that states a CRS different from it is an error.
+    """
+
+    name: str
+    path: Path
+    format: LayerFormat
+    crs: str | None = None
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+    fields: tuple[str, ...] = ()
+    licence: str = ""
+    attribution: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    """One criterion: what is measured on which layer, how it is scored, and its weight."""
+
+    name: str
+    layer: str
+    measure: MeasureKind
+    transform: TransformSpec
+    weight: float
+    field: str | None = None
+    select: SelectSpec | None = None
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ConstraintSpec:
+    """A hard exclusion: cells it hits score 0 and never hold a site."""
+
+    name: str
+    layer: str
+    kind: ConstraintKind
+    buffer_km: float = 0.0
+    values: tuple[float, ...] = ()
+    select: SelectSpec | None = None
+
+
+@dataclass(frozen=True)
+class CampusSpec:
+    """The data-centre campus being sited."""
+
+    campus_mw: float = 500.0
+    campus_area_ha: float = 100.0
+
+
+@dataclass(frozen=True)
+class SitesSpec:
+    """How candidate sites are cut from the suitability surface."""
+
+    count: int = 20
+    min_spacing_km: float = 20.0
+    pool_factor: int = 3
+
+
+@dataclass(frozen=True)
+class PowerGridSpec:
+    """Which catalog layers hold the power grid, and the numbers used to rate it.
+
+    ``rating_mva_per_circuit`` maps a nominal voltage class (kV) to one circuit's thermal rating;
+    a line's voltage takes the nearest class. Defaults are the KEPCO figures in docs/domain.md.
+    """
+
+    buses: str
+    lines: str
+    transformers: str | None = None
+    rating_mva_per_circuit: tuple[tuple[float, float], ...] = (
+        (154.0, 452.0),
+        (345.0, 2173.0),
+        (765.0, 7290.0),
+    )
+    rating_source: str = "KEPCO per-circuit ratings (154 kV from a secondary source), docs/domain.md"
+    min_connection_kv: float = 154.0
+    backbone_kv: float = 765.0
+    power_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class RankingSpec:
+    """How the final site score mixes the area's suitability with its grid connection.
+
+    ``score = w_s * suitability + w_i * T_i(interconnect_km) + w_c * T_c(capacity_mw / campus_mw)``
+    with the weights normalised to 1.
+    """
+
+    suitability_weight: float = 0.6
+    interconnect_weight: float = 0.25
+    interconnect_transform: TransformSpec = TransformSpec(kind="linear", low=40.0, high=0.0)
+    capacity_weight: float = 0.15
+    capacity_transform: TransformSpec = TransformSpec(kind="linear", low=0.0, high=2.0)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What a run writes."""
+
+    map_html: bool = True
+    suitability_tif: bool = True
+    grid_geojson: bool = True
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """A whole study, resolved: paths absolute, layers looked up in the catalog."""
+
+    name: str
+    title: str
+    source: Path
+    data_root: Path
+    crs: str
+    resolution_m: float
+    area_layer: str
+    area_margin_km: float
+    campus: CampusSpec
+    layers: dict[str, LayerSpec]
+    criteria: tuple[CriterionSpec, ...]
+    constraints: tuple[ConstraintSpec, ...]
+    sites: SitesSpec
+    powergrid: PowerGridSpec
+    ranking: RankingSpec
+    outputs: OutputSpec = field(default_factory=OutputSpec)
+    province_layer: str | None = None
+    province_field: str | None = None
