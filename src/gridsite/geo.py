@@ -1,7 +1,7 @@
 """Value types for the study's raster grid, and small unit helpers.
 
-A :class:`RasterGrid` is the one grid every layer is aligned to: a projected CRS in metres, an affine
-transform (north-up, square cells) and a shape (rows, cols). It holds no data.
+A :class:`RasterGrid` is the one grid every layer is aligned to: a projected CRS in metres, an
+affine transform (north-up, square cells) and a shape (rows, cols). It holds no data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from gridsite.errors import CRSError
 
-__all__ = ["M_PER_KM", "RasterGrid", "ha_to_m2", "m_to_km"]
+__all__ = ["M_PER_KM", "Raster", "RasterGrid", "ha_to_m2", "m_to_km"]
 
 M_PER_KM = 1000.0
 
@@ -71,7 +71,9 @@ class RasterGrid:
         (5, 10)
         """
         if resolution_m <= 0 or not math.isfinite(resolution_m):
-            raise CRSError(f"resolution_m must be a positive number of metres, got {resolution_m!r}")
+            raise CRSError(
+                f"resolution_m must be a positive number of metres, got {resolution_m!r}"
+            )
         xmin, ymin, xmax, ymax = bounds
         if not (xmax > xmin and ymax > ymin):
             raise CRSError(f"grid bounds {bounds!r} are empty; check the study area")
@@ -100,12 +102,12 @@ class RasterGrid:
         return (x0, y1 - rows * self.resolution_m, x0 + cols * self.resolution_m, y1)
 
     def cell_centres(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Return the x and y coordinates (CRS metres) of cell centres as 1-D arrays (cols, rows)."""
+        """Return x (per column) and y (per row) of cell centres, CRS metres, as 1-D arrays."""
         rows, cols = self.shape
         res = self.resolution_m
         xs = self.transform.c + (np.arange(cols) + 0.5) * res
         ys = self.transform.f - (np.arange(rows) + 0.5) * res
-        return xs, ys
+        return xs.astype(np.float64), ys.astype(np.float64)
 
     def xy_to_rowcol(
         self, x: NDArray[np.float64], y: NDArray[np.float64]
@@ -127,3 +129,15 @@ class RasterGrid:
         x = self.transform.c + (np.asarray(cols) + 0.5) * res
         y = self.transform.f - (np.asarray(rows) + 0.5) * res
         return x.astype(np.float64), y.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Raster:
+    """An array on a :class:`RasterGrid` (``array.shape == grid.shape``); NaN is nodata."""
+
+    array: NDArray[np.float32]
+    grid: RasterGrid
+
+    def __post_init__(self) -> None:
+        if self.array.shape != self.grid.shape:
+            raise ValueError(f"array shape {self.array.shape} differs from grid {self.grid.shape}")

@@ -139,7 +139,9 @@ class PowerGridSpec:
         (345.0, 2173.0),
         (765.0, 7290.0),
     )
-    rating_source: str = "KEPCO per-circuit ratings (154 kV from a secondary source), docs/domain.md"
+    rating_source: str = (
+        "KEPCO per-circuit ratings (154 kV from a secondary source), docs/domain.md"
+    )
     min_connection_kv: float = 154.0
     backbone_kv: float = 765.0
     power_factor: float = 1.0

@@ -1,0 +1,139 @@
+"""The ``gridsite`` command: thin wrappers over :class:`gridsite.Study` and the layer readers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from gridsite.errors import GridsiteError
+
+log = logging.getLogger("gridsite")
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+
+
+def _fail(exc: GridsiteError, verbose: int) -> None:
+    if verbose >= 2:
+        raise exc
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gridsite")
+def main() -> None:
+    """Find and rank sites for AI data centres from grid, land, water and climate layers."""
+
+
+@main.command()
+@click.argument("study", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder [default: maps/<study name>/].",
+)
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data root [default: $GRIDSITE_DATA, else the study file's data_root].",
+)
+@click.option(
+    "--resolution",
+    "resolution_m",
+    type=float,
+    default=None,
+    help="Cell size in metres, overriding the study file.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Number of sites to keep, overriding the study file.",
+)
+@click.option("-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+def run(
+    study: Path,
+    out_dir: Path | None,
+    data_root: Path | None,
+    resolution_m: float | None,
+    top: int | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Run STUDY (a study TOML file) and write its outputs."""
+    from gridsite.study import Study
+
+    _configure_logging(verbose, quiet)
+    try:
+        s = Study.from_toml(study, data_root, resolution_m=resolution_m)
+        if top is not None:
+            s = s.with_top(top)
+        result = s.run()
+        out = out_dir if out_dir is not None else Path("maps") / s.spec.name
+        written = result.write(out)
+    except GridsiteError as exc:
+        _fail(exc, verbose)
+        return
+    if not quiet:
+        cols = [
+            "rank",
+            "site_id",
+            "score",
+            "province",
+            "substation_name",
+            "substation_kv",
+            "interconnect_km",
+            "capacity_mw",
+        ]
+        table = result.sites[cols].head(10).copy()
+        click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        click.echo(f"\n{len(result.sites)} sites; outputs in {out}/:")
+        for p in written:
+            click.echo(f"  {p.name}")
+
+
+@main.command()
+@click.argument("study", type=click.Path(path_type=Path))
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data root [default: $GRIDSITE_DATA, else the study file's data_root].",
+)
+def validate(study: Path, data_root: Path | None) -> None:
+    """Check STUDY and every input file it names; list all problems (exit 1 if any)."""
+    from gridsite.config import load_study
+    from gridsite.study import check_inputs
+
+    _configure_logging(0, True)
+    try:
+        spec = load_study(study, data_root=data_root)
+    except GridsiteError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    problems = check_inputs(spec)
+    if problems:
+        click.echo(f"{study}: {len(problems)} problem(s):", err=True)
+        for p in problems:
+            click.echo(f"  - {p}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{study}: OK ({len(spec.criteria)} criteria, {len(spec.constraints)} constraints, "
+        f"data root {spec.data_root})"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

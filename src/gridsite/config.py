@@ -1,0 +1,484 @@
+"""Read study files and layer catalogs (TOML), validate them, and resolve them to a StudySpec.
+
+This is the only module that uses pydantic. Every model forbids unknown keys, so a misspelt key
+is an error naming its dotted location and the file. All problems are collected and reported
+at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gridsite.criteria.transforms import transform_problems
+from gridsite.errors import ConfigError, DataRootError
+from gridsite.spec import (
+    CampusSpec,
+    ConstraintSpec,
+    CriterionSpec,
+    LayerSpec,
+    OutputSpec,
+    PowerGridSpec,
+    RankingSpec,
+    SelectSpec,
+    SitesSpec,
+    StudySpec,
+    TransformSpec,
+)
+
+__all__ = ["DATA_ENV_VAR", "load_catalog", "load_study", "resolve_data_root"]
+
+DATA_ENV_VAR = "GRIDSITE_DATA"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TransformModel(_Model):
+    """A criterion's value-to-score transform."""
+
+    kind: Literal["linear", "piecewise", "fuzzy_small", "fuzzy_large", "identity"]
+    low: float | None = None
+    high: float | None = None
+    midpoint: float | None = None
+    spread: float | None = None
+    points: list[tuple[float, float]] = Field(default_factory=list)
+
+
+class SelectModel(_Model):
+    """A filter on one field of a layer."""
+
+    field: str
+    min: float | None = None
+    max: float | None = None
+    values: list[str | float] = Field(default_factory=list)
+
+
+class StudySection(_Model):
+    """``[study]``: name, catalog, data root, CRS, resolution and area."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str = ""
+    catalog: str
+    data_root: str | None = None
+    crs: str = "EPSG:5179"
+    resolution_m: float = Field(default=500.0, gt=0)
+    area: str
+    area_margin_km: float = Field(default=10.0, ge=0)
+    province_layer: str | None = None
+    province_field: str | None = None
+
+
+class CampusSection(_Model):
+    """``[campus]``: the campus being sited."""
+
+    campus_mw: float = Field(default=500.0, gt=0)
+    campus_area_ha: float = Field(default=100.0, gt=0)
+
+
+class CriterionModel(_Model):
+    """One ``[[criteria]]`` entry."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    layer: str
+    measure: Literal["distance", "interpolate", "raster"]
+    transform: TransformModel
+    weight: float = Field(ge=0)
+    field: str | None = None
+    select: SelectModel | None = None
+    unit: str = ""
+    description: str = ""
+
+
+class ConstraintModel(_Model):
+    """One ``[[constraints]]`` entry."""
+
+    name: str
+    layer: str
+    kind: Literal["outside", "inside", "near", "north_of", "raster_values"]
+    buffer_km: float = Field(default=0.0, ge=0)
+    values: list[float] = Field(default_factory=list)
+    select: SelectModel | None = None
+
+
+class SitesSection(_Model):
+    """``[sites]``: how many candidate sites, how far apart."""
+
+    count: int = Field(default=20, ge=1)
+    min_spacing_km: float = Field(default=20.0, ge=0)
+    pool_factor: int = Field(default=3, ge=1)
+
+
+class PowerGridSection(_Model):
+    """``[powergrid]``: the grid layers and rating table."""
+
+    buses: str
+    lines: str
+    transformers: str | None = None
+    rating_mva_per_circuit: dict[str, float] = Field(
+        default_factory=lambda: {"154": 452.0, "345": 2173.0, "765": 7290.0}
+    )
+    rating_source: str = PowerGridSpec.rating_source
+    min_connection_kv: float = Field(default=154.0, gt=0)
+    backbone_kv: float = Field(default=765.0, gt=0)
+    power_factor: float = Field(default=1.0, gt=0, le=1)
+
+
+class RankingSection(_Model):
+    """``[ranking]``: how site scores mix suitability with the grid connection."""
+
+    suitability_weight: float = Field(default=0.6, ge=0)
+    interconnect_weight: float = Field(default=0.25, ge=0)
+    interconnect_transform: TransformModel = TransformModel(kind="linear", low=40.0, high=0.0)
+    capacity_weight: float = Field(default=0.15, ge=0)
+    capacity_transform: TransformModel = TransformModel(kind="linear", low=0.0, high=2.0)
+
+
+class OutputsSection(_Model):
+    """``[outputs]``: which files a run writes."""
+
+    map_html: bool = True
+    suitability_tif: bool = True
+    grid_geojson: bool = True
+
+
+class StudyFile(_Model):
+    """A whole study file."""
+
+    study: StudySection
+    campus: CampusSection = CampusSection()
+    criteria: list[CriterionModel] = Field(min_length=1)
+    constraints: list[ConstraintModel] = Field(default_factory=list)
+    sites: SitesSection = SitesSection()
+    powergrid: PowerGridSection
+    ranking: RankingSection = RankingSection()
+    outputs: OutputsSection = OutputsSection()
+
+
+class LayerModel(_Model):
+    """One ``[layers.NAME]`` entry of a catalog."""
+
+    path: str
+    format: Literal["vector", "raster", "csv"]
+    crs: str | None = None
+    x: str | None = None
+    y: str | None = None
+    wkt: str | None = None
+    fields: list[str] = Field(default_factory=list)
+    licence: str = ""
+    attribution: str = ""
+    description: str = ""
+
+
+class CatalogFile(_Model):
+    """A layer catalog."""
+
+    layers: dict[str, LayerModel]
+
+
+def _dotted(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _validation_problems(err: ValidationError, path: Path) -> list[str]:
+    problems = []
+    for e in err.errors():
+        where = _dotted(tuple(e["loc"]))
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key; check its spelling against docs/study-file.md"
+        elif e["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = e["msg"]
+        problems.append(f"{path}: {where}: {msg}")
+    return problems
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found; give the path of a TOML file")
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
+def _raise_if(problems: list[str], what: str) -> None:
+    if problems:
+        listing = "\n  - ".join(problems)
+        raise ConfigError(f"{what}: {len(problems)} problem(s):\n  - {listing}")
+
+
+def _transform_spec(model: TransformModel) -> TransformSpec:
+    return TransformSpec(
+        kind=model.kind,
+        low=model.low,
+        high=model.high,
+        midpoint=model.midpoint,
+        spread=model.spread,
+        points=tuple((float(x), float(y)) for x, y in model.points),
+    )
+
+
+def _select_spec(model: SelectModel | None) -> SelectSpec | None:
+    if model is None:
+        return None
+    return SelectSpec(field=model.field, min=model.min, max=model.max, values=tuple(model.values))
+
+
+def load_catalog(path: Path) -> dict[str, LayerSpec]:
+    """Read a layer catalog TOML file.
+
+    Parameters
+    ----------
+    path
+        The catalog file. Layer paths in it are relative to the data root, not to this file.
+
+    Returns
+    -------
+    dict
+        Layer name -> :class:`~gridsite.spec.LayerSpec`.
+    """
+    raw = _read_toml(path)
+    try:
+        model = CatalogFile.model_validate(raw)
+    except ValidationError as exc:
+        _raise_if(_validation_problems(exc, path), f"layer catalog {path}")
+        raise  # pragma: no cover - _raise_if always raises here
+    return {
+        name: LayerSpec(
+            name=name,
+            path=Path(entry.path),
+            format=entry.format,
+            crs=entry.crs,
+            x=entry.x,
+            y=entry.y,
+            wkt=entry.wkt,
+            fields=tuple(entry.fields),
+            licence=entry.licence,
+            attribution=entry.attribution,
+            description=entry.description,
+        )
+        for name, entry in model.layers.items()
+    }
+
+
+def resolve_data_root(
+    study_path: Path,
+    file_data_root: str | None,
+    *,
+    data_root: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """Pick the data root: the argument, else ``GRIDSITE_DATA``, else the file's ``data_root``.
+
+    A relative ``data_root`` from the study file is taken relative to the study file's folder.
+    """
+    env = os.environ if environ is None else environ
+    if data_root is not None:
+        root, origin = Path(data_root).expanduser(), "--data"
+    elif env.get(DATA_ENV_VAR):
+        root, origin = Path(env[DATA_ENV_VAR]).expanduser(), f"the {DATA_ENV_VAR} variable"
+    elif file_data_root is not None:
+        root, origin = study_path.parent / file_data_root, f"data_root in {study_path}"
+    else:
+        raise DataRootError(
+            f"{study_path}: no data root given; pass --data DIR, set {DATA_ENV_VAR}, "
+            "or set study.data_root in the study file"
+        )
+    root = root.resolve()
+    if not root.is_dir():
+        raise DataRootError(
+            f"data root {root} (from {origin}) is not a folder; point it at the data pack"
+        )
+    return root
+
+
+def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path) -> list[str]:
+    problems: list[str] = []
+
+    def need(layer: str | None, where: str, formats: tuple[str, ...] | None = None) -> None:
+        if layer is None:
+            return
+        if layer not in catalog:
+            problems.append(
+                f"{path}: {where}: unknown layer {layer!r}; the catalog has "
+                f"{', '.join(sorted(catalog))}"
+            )
+        elif formats is not None and catalog[layer].format not in formats:
+            problems.append(
+                f"{path}: {where}: layer {layer!r} is {catalog[layer].format}, "
+                f"needs {' or '.join(formats)}"
+            )
+
+    need(study.study.area, "study.area", ("vector",))
+    need(study.study.province_layer, "study.province_layer", ("vector",))
+    seen: set[str] = set()
+    for i, c in enumerate(study.criteria):
+        where = f"criteria[{i}]"
+        if c.name in seen:
+            problems.append(f"{path}: {where}.name: criterion {c.name!r} appears twice")
+        seen.add(c.name)
+        need(c.layer, f"{where}.layer", ("raster",) if c.measure == "raster" else None)
+        if c.measure == "interpolate" and not c.field:
+            problems.append(f"{path}: {where}.field: measure 'interpolate' needs a field")
+        problems += [
+            f"{path}: {p}"
+            for p in transform_problems(_transform_spec(c.transform), f"{where}.transform")
+        ]
+    if sum(c.weight for c in study.criteria) <= 0:
+        problems.append(f"{path}: criteria: the weights add up to 0; give one a positive weight")
+    for i, k in enumerate(study.constraints):
+        need(k.layer, f"constraints[{i}].layer", ("raster",) if k.kind == "raster_values" else None)
+        if k.kind == "raster_values" and not k.values:
+            problems.append(f"{path}: constraints[{i}].values: list the raster values to exclude")
+    need(study.powergrid.buses, "powergrid.buses")
+    need(study.powergrid.lines, "powergrid.lines")
+    need(study.powergrid.transformers, "powergrid.transformers")
+    for key in study.powergrid.rating_mva_per_circuit:
+        try:
+            float(key)
+        except ValueError:
+            problems.append(
+                f"{path}: powergrid.rating_mva_per_circuit.{key}: keys are voltages in kV"
+            )
+    r = study.ranking
+    problems += [
+        f"{path}: {p}"
+        for p in transform_problems(
+            _transform_spec(r.interconnect_transform), "ranking.interconnect_transform"
+        )
+    ]
+    problems += [
+        f"{path}: {p}"
+        for p in transform_problems(
+            _transform_spec(r.capacity_transform), "ranking.capacity_transform"
+        )
+    ]
+    if r.suitability_weight + r.interconnect_weight + r.capacity_weight <= 0:
+        problems.append(f"{path}: ranking: the weights add up to 0")
+    return problems
+
+
+def load_study(
+    path: Path | str,
+    *,
+    data_root: Path | str | None = None,
+    resolution_m: float | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> StudySpec:
+    """Read, validate and resolve a study file.
+
+    Parameters
+    ----------
+    path
+        The study TOML file.
+    data_root
+        Overrides ``GRIDSITE_DATA`` and the file's ``data_root``.
+    resolution_m
+        Overrides the file's ``study.resolution_m`` (metres, in the study CRS).
+    environ
+        Environment to read ``GRIDSITE_DATA`` from; ``os.environ`` when None.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each naming the file and the dotted key.
+    DataRootError
+        When the data root is not a folder.
+    """
+    path = Path(path).resolve()
+    raw = _read_toml(path)
+    try:
+        model = StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        _raise_if(_validation_problems(exc, path), f"study file {path}")
+        raise  # pragma: no cover
+    catalog_path = (path.parent / model.study.catalog).resolve()
+    catalog = load_catalog(catalog_path)
+    _raise_if(_cross_check(model, catalog, path), f"study file {path}")
+    if resolution_m is not None and not resolution_m > 0:
+        raise ConfigError(f"--resolution must be a positive number of metres, got {resolution_m}")
+    root = resolve_data_root(path, model.study.data_root, data_root=data_root, environ=environ)
+
+    s, pg, rk = model.study, model.powergrid, model.ranking
+    return StudySpec(
+        name=s.name,
+        title=s.title or s.name,
+        source=path,
+        data_root=root,
+        crs=s.crs,
+        resolution_m=float(resolution_m if resolution_m is not None else s.resolution_m),
+        area_layer=s.area,
+        area_margin_km=s.area_margin_km,
+        campus=CampusSpec(
+            campus_mw=model.campus.campus_mw, campus_area_ha=model.campus.campus_area_ha
+        ),
+        layers=catalog,
+        criteria=tuple(
+            CriterionSpec(
+                name=c.name,
+                layer=c.layer,
+                measure=c.measure,
+                transform=_transform_spec(c.transform),
+                weight=c.weight,
+                field=c.field,
+                select=_select_spec(c.select),
+                unit=c.unit,
+                description=c.description,
+            )
+            for c in model.criteria
+        ),
+        constraints=tuple(
+            ConstraintSpec(
+                name=k.name,
+                layer=k.layer,
+                kind=k.kind,
+                buffer_km=k.buffer_km,
+                values=tuple(k.values),
+                select=_select_spec(k.select),
+            )
+            for k in model.constraints
+        ),
+        sites=SitesSpec(
+            count=model.sites.count,
+            min_spacing_km=model.sites.min_spacing_km,
+            pool_factor=model.sites.pool_factor,
+        ),
+        powergrid=PowerGridSpec(
+            buses=pg.buses,
+            lines=pg.lines,
+            transformers=pg.transformers,
+            rating_mva_per_circuit=tuple(
+                sorted((float(k), float(v)) for k, v in pg.rating_mva_per_circuit.items())
+            ),
+            rating_source=pg.rating_source,
+            min_connection_kv=pg.min_connection_kv,
+            backbone_kv=pg.backbone_kv,
+            power_factor=pg.power_factor,
+        ),
+        ranking=RankingSpec(
+            suitability_weight=rk.suitability_weight,
+            interconnect_weight=rk.interconnect_weight,
+            interconnect_transform=_transform_spec(rk.interconnect_transform),
+            capacity_weight=rk.capacity_weight,
+            capacity_transform=_transform_spec(rk.capacity_transform),
+        ),
+        outputs=OutputSpec(
+            map_html=model.outputs.map_html,
+            suitability_tif=model.outputs.suitability_tif,
+            grid_geojson=model.outputs.grid_geojson,
+        ),
+        province_layer=s.province_layer,
+        province_field=s.province_field,
+    )

@@ -1,0 +1,177 @@
+"""Inverse-distance-weighted interpolation of point measurements onto the study grid.
+
+Points and queries are ``(x, y)`` coordinates in the study's projected CRS (metres), x first.
+Used for criteria measured at stations (e.g. mean temperature, wind speed), where a surface is
+needed at every cell.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.spatial import cKDTree
+
+from gridsite.errors import ConfigError, LayerError
+from gridsite.geo import RasterGrid
+
+__all__ = ["idw", "idw_to_grid"]
+
+# Queries are answered in blocks so that a national grid (tens of millions of cells) times k
+# neighbours never has to hold all distances and indices in memory at once.
+_BLOCK_ROWS = 1 << 18
+
+
+def _as_xy(array: ArrayLike, name: str) -> NDArray[np.float64]:
+    xy = np.asarray(array, dtype=np.float64)
+    if xy.ndim != 2 or xy.shape[1] != 2:
+        raise ValueError(f"{name} must have shape (n, 2) of (x, y) in metres, got {xy.shape}")
+    return xy
+
+
+def _idw_block(
+    tree: cKDTree, values: NDArray[np.float64], query_xy: NDArray[np.float64], power: float, k: int
+) -> NDArray[np.float64]:
+    distances, indices = tree.query(query_xy, k=k)
+    # With k == 1 scipy drops the neighbour axis; restore it so one code path serves every k.
+    distances = np.asarray(distances, dtype=np.float64).reshape(len(query_xy), k)
+    indices = np.asarray(indices).reshape(len(query_xy), k)
+    neighbour_values = values[indices]
+
+    exact = distances == 0.0
+    on_point = exact.any(axis=1)
+    result = np.empty(len(query_xy), dtype=np.float64)
+    if on_point.any():
+        # Coincident data points share the query's location: their mean is the only fair value.
+        hits = exact[on_point]
+        result[on_point] = (neighbour_values[on_point] * hits).sum(axis=1) / hits.sum(axis=1)
+    off_point = ~on_point
+    if off_point.any():
+        d = distances[off_point]
+        # Scaling by the nearest distance keeps weights in (0, 1], so tiny distances cannot
+        # overflow ``d ** -power``; the factor cancels in the weighted mean.
+        weights = (d[:, :1] / d) ** power
+        result[off_point] = (weights * neighbour_values[off_point]).sum(axis=1) / weights.sum(
+            axis=1
+        )
+    return result
+
+
+def idw(
+    points_xy: ArrayLike,
+    values: ArrayLike,
+    query_xy: ArrayLike,
+    *,
+    power: float = 2.0,
+    k: int = 8,
+) -> NDArray[np.float64]:
+    """Interpolate ``values`` at ``query_xy`` by inverse-distance weighting of the k nearest points.
+
+    ``z(q) = sum(w_i z_i) / sum(w_i)`` with ``w_i = 1 / d(q, p_i) ** power`` over the ``k``
+    data points nearest to ``q``. A query on a data point returns that point's value exactly (the
+    mean, if several data points coincide there).
+
+    Parameters
+    ----------
+    points_xy
+        Data point coordinates, shape ``(n, 2)``, ``(x, y)`` in the projected CRS (metres).
+    values
+        Measured values at the points, shape ``(n,)``. Points whose value or coordinates are not
+        finite (e.g. NaN for a missing measurement) are dropped first.
+    query_xy
+        Where to interpolate, shape ``(m, 2)``, ``(x, y)`` in the same CRS. Non-finite queries
+        give NaN.
+    power
+        Distance exponent, ``>= 0``; 2 is the common choice, 0 gives the plain mean of the k points.
+    k
+        Number of nearest points used, ``>= 1``; capped at the number of valid points.
+
+    Returns
+    -------
+    NDArray[np.float64]
+        Interpolated values, shape ``(m,)``, in the unit of ``values``.
+
+    Raises
+    ------
+    LayerError
+        If no point has a finite value and coordinates.
+    ConfigError
+        If ``power`` or ``k`` is invalid.
+    ValueError
+        If the arrays have the wrong shapes.
+
+    Examples
+    --------
+    >>> pts = np.array([[0.0, 0.0], [100.0, 0.0]])
+    >>> idw(pts, np.array([10.0, 20.0]), np.array([[0.0, 0.0], [25.0, 0.0]])).round(9).tolist()
+    [10.0, 11.0]
+    """
+    if not (math.isfinite(power) and power >= 0):
+        raise ConfigError(f"IDW power must be a finite number >= 0, got {power!r}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ConfigError(f"IDW k (number of neighbours) must be an integer >= 1, got {k!r}")
+    points = _as_xy(points_xy, "points_xy")
+    data = np.asarray(values, dtype=np.float64)
+    if data.shape != (len(points),):
+        raise ValueError(
+            f"values must have shape ({len(points)},) to match points_xy, got {data.shape}"
+        )
+    queries = _as_xy(query_xy, "query_xy")
+
+    valid = np.isfinite(data) & np.isfinite(points).all(axis=1)
+    if not valid.any():
+        raise LayerError(
+            f"IDW needs at least one point with a finite value and coordinates; all {len(data)} "
+            "points are missing or NaN. Check the layer's value field and its coverage."
+        )
+    points, data = points[valid], data[valid]
+    k = min(int(k), len(data))
+    tree = cKDTree(points)
+
+    result = np.full(len(queries), np.nan, dtype=np.float64)
+    answerable = np.flatnonzero(np.isfinite(queries).all(axis=1))
+    for start in range(0, len(answerable), _BLOCK_ROWS):
+        block = answerable[start : start + _BLOCK_ROWS]
+        result[block] = _idw_block(tree, data, queries[block], power, k)
+    return result
+
+
+def idw_to_grid(
+    points_xy: ArrayLike,
+    values: ArrayLike,
+    grid: RasterGrid,
+    *,
+    power: float = 2.0,
+    k: int = 8,
+) -> NDArray[np.float32]:
+    """Interpolate ``values`` at every cell centre of ``grid`` by inverse-distance weighting.
+
+    Parameters
+    ----------
+    points_xy
+        Data point coordinates, shape ``(n, 2)``, ``(x, y)`` in ``grid.crs`` (metres).
+    values
+        Measured values at the points, shape ``(n,)``; non-finite ones are dropped.
+    grid
+        The study grid; its cell centres are the query points.
+    power, k
+        As in :func:`idw`.
+
+    Returns
+    -------
+    NDArray[np.float32]
+        Interpolated raster of shape ``grid.shape``, row 0 north, in the unit of ``values``.
+
+    Raises
+    ------
+    LayerError
+        If no point has a finite value and coordinates.
+    ConfigError
+        If ``power`` or ``k`` is invalid.
+    """
+    xs, ys = grid.cell_centres()
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    queries = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    surface = idw(points_xy, values, queries, power=power, k=k)
+    return surface.reshape(grid.shape).astype(np.float32)

@@ -1,0 +1,128 @@
+"""Weighted linear combination (WLC) of criterion scores into one suitability surface.
+
+Scores are rasters on one study grid with values in [0, 1] (1 is best) and NaN outside the study
+area; weights are relative importances, normalised here to sum to 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridsite.errors import ConfigError
+
+__all__ = ["normalise_weights", "weighted_linear_combination"]
+
+
+def normalise_weights(weights: Mapping[str, float]) -> dict[str, float]:
+    """Return ``weights`` divided by their sum, in the same order.
+
+    Parameters
+    ----------
+    weights
+        Criterion name to relative weight (unitless, ``>= 0``).
+
+    Returns
+    -------
+    dict[str, float]
+        Weights that sum to 1.
+
+    Raises
+    ------
+    ConfigError
+        Naming every criterion whose weight is negative or not finite, or if there are no weights
+        or they are all zero.
+
+    Examples
+    --------
+    >>> normalise_weights({"slope": 1.0, "substation_distance": 3.0})
+    {'slope': 0.25, 'substation_distance': 0.75}
+    """
+    if not weights:
+        raise ConfigError("no criterion weights given; add at least one criterion with a weight")
+    problems = [
+        f"criteria.{name}.weight must be a finite number >= 0, got {weight!r}"
+        for name, weight in weights.items()
+        if not (math.isfinite(weight) and weight >= 0)
+    ]
+    if problems:
+        raise ConfigError("; ".join(problems))
+    total = math.fsum(weights.values())
+    if total == 0:
+        raise ConfigError(
+            f"all criterion weights are zero ({', '.join(weights)}); give at least one a weight > 0"
+        )
+    return {name: weight / total for name, weight in weights.items()}
+
+
+def weighted_linear_combination(
+    scores: Mapping[str, NDArray[np.floating]],
+    weights: Mapping[str, float],
+    *,
+    excluded: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float32]:
+    """Combine criterion scores into a suitability surface: ``sum(w_i * score_i)``.
+
+    Parameters
+    ----------
+    scores
+        Criterion name to score raster in [0, 1]; NaN marks cells outside the study area. All
+        rasters share one shape (the study grid).
+    weights
+        Criterion name to relative weight, normalised with :func:`normalise_weights`; must have
+        the same keys as ``scores``.
+    excluded
+        Boolean raster of the same shape; True cells (hard constraints) score 0.
+
+    Returns
+    -------
+    NDArray[np.float32]
+        Suitability in [0, 1]; NaN wherever any score is NaN (even if excluded), 0 on other
+        excluded cells.
+
+    Raises
+    ------
+    ConfigError
+        If the keys of ``scores`` and ``weights`` differ (naming the criteria), or a weight is
+        invalid.
+    ValueError
+        If the rasters do not all have the same shape.
+
+    Examples
+    --------
+    >>> s = {"a": np.array([[1.0, 0.0]]), "b": np.array([[0.0, np.nan]])}
+    >>> weighted_linear_combination(s, {"a": 3.0, "b": 1.0}).tolist()
+    [[0.75, nan]]
+    """
+    missing_weights = [name for name in scores if name not in weights]
+    missing_scores = [name for name in weights if name not in scores]
+    problems = []
+    if missing_weights:
+        problems.append(f"criteria without a weight: {', '.join(missing_weights)}")
+    if missing_scores:
+        problems.append(f"weights without a criterion score: {', '.join(missing_scores)}")
+    if problems:
+        raise ConfigError("; ".join(problems))
+    normalised = normalise_weights(weights)
+
+    arrays = {name: np.asarray(score, dtype=np.float64) for name, score in scores.items()}
+    shapes = {name: array.shape for name, array in arrays.items()}
+    if excluded is not None:
+        excluded = np.asarray(excluded, dtype=bool)
+        shapes["excluded"] = excluded.shape
+    if len(set(shapes.values())) > 1:
+        listing = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise ValueError(f"score rasters must all have the study grid's shape, got {listing}")
+
+    shape = next(iter(arrays.values())).shape
+    total = np.zeros(shape, dtype=np.float64)
+    for name, array in arrays.items():
+        # A zero weight still multiplies NaN into NaN, so a cell outside any criterion's coverage
+        # stays outside the study area whatever the weights are.
+        total += normalised[name] * array
+    if excluded is not None:
+        total = np.where(excluded & ~np.isnan(total), 0.0, total)
+    return np.clip(total, 0.0, 1.0).astype(np.float32)

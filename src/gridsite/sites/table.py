@@ -1,0 +1,79 @@
+"""Turn picked parcels into a table of sites with geometry and per-criterion figures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from gridsite.geo import RasterGrid
+from gridsite.sites.parcels import Parcel
+
+__all__ = ["assign_region_names", "parcels_to_sites"]
+
+
+def parcels_to_sites(
+    parcels: Sequence[Parcel],
+    grid: RasterGrid,
+    *,
+    scores: Mapping[str, NDArray[np.floating]],
+    values: Mapping[str, NDArray[np.floating]],
+    id_prefix: str,
+) -> gpd.GeoDataFrame:
+    """Build one row per parcel: its square polygon (grid CRS) and mean figures over its cells.
+
+    Columns: ``site_id`` (``<prefix>-<x_km>-<y_km>`` of the parcel centre in the grid CRS, stable
+    across runs at one resolution), ``x_m``/``y_m`` (centre, grid CRS), ``lon``/``lat`` (centre,
+    WGS84), ``area_ha``, ``suitability`` (the parcel's mean score), and for each criterion
+    ``score_<name>`` (mean score) and ``value_<name>`` (mean raw value in the criterion's unit).
+    """
+    res = grid.resolution_m
+    rows: list[dict[str, object]] = []
+    geoms = []
+    for p in parcels:
+        x0 = grid.transform.c + p.col * res
+        y1 = grid.transform.f - p.row * res
+        x1, y0 = x0 + p.size * res, y1 - p.size * res
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        win = (slice(p.row, p.row + p.size), slice(p.col, p.col + p.size))
+        row: dict[str, object] = {
+            "site_id": f"{id_prefix}-{cx / 1000:04.0f}-{cy / 1000:04.0f}",
+            "x_m": cx,
+            "y_m": cy,
+            "area_ha": p.size * p.size * grid.cell_area_m2 / 1e4,
+            "suitability": p.mean_score,
+        }
+        for name, arr in scores.items():
+            row[f"score_{name}"] = float(np.nanmean(arr[win]))
+        for name, arr in values.items():
+            row[f"value_{name}"] = float(np.nanmean(arr[win]))
+        rows.append(row)
+        geoms.append(shapely.box(x0, y0, x1, y1))
+    gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=grid.crs)
+    centres = gpd.GeoSeries(gpd.points_from_xy(gdf["x_m"], gdf["y_m"]), crs=grid.crs).to_crs(4326)
+    gdf.insert(3, "lon", centres.x.to_numpy())
+    gdf.insert(4, "lat", centres.y.to_numpy())
+    return gdf
+
+
+def assign_region_names(
+    sites: gpd.GeoDataFrame, regions: gpd.GeoDataFrame, *, field: str, column: str = "province"
+) -> gpd.GeoDataFrame:
+    """Name the region (e.g. province) holding each site's centre; the nearest one if none does.
+
+    Both frames must share a projected CRS (metres).
+    """
+    centres = gpd.GeoDataFrame(
+        {"_i": np.arange(len(sites))},
+        geometry=gpd.points_from_xy(sites["x_m"], sites["y_m"]),
+        crs=sites.crs,
+    )
+    joined = gpd.sjoin_nearest(centres, regions[[field, "geometry"]], how="left")
+    names = joined.drop_duplicates("_i").sort_values("_i")[field].astype(str).to_numpy()
+    out = sites.copy()
+    out[column] = names
+    return out

@@ -1,0 +1,125 @@
+"""Tests for gridsite.criteria.interpolate against hand-worked and brute-force IDW."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridsite.criteria.interpolate import idw, idw_to_grid
+from gridsite.errors import ConfigError, LayerError
+from gridsite.geo import RasterGrid
+
+
+def _direct_idw(
+    points: np.ndarray, values: np.ndarray, queries: np.ndarray, power: float, k: int | None = None
+) -> np.ndarray:
+    """IDW written out over all pairs, without a KD-tree (queries must not sit on a point)."""
+    d = np.hypot(queries[:, None, 0] - points[None, :, 0], queries[:, None, 1] - points[None, :, 1])
+    w = 1.0 / d**power
+    if k is not None:
+        far = np.argsort(d, axis=1)[:, k:]
+        np.put_along_axis(w, far, 0.0, axis=1)
+    return (w * values).sum(axis=1) / w.sum(axis=1)
+
+
+def test_exact_at_data_points() -> None:
+    rng = np.random.default_rng(1)
+    points = rng.uniform(0, 10_000, size=(30, 2))
+    values = rng.normal(15.0, 5.0, size=30)
+    result = idw(points, values, points, power=2.0, k=8)
+    np.testing.assert_array_equal(result, values)
+
+
+def test_two_points_hand_worked() -> None:
+    points = np.array([[0.0, 0.0], [300.0, 400.0]])  # 500 m apart
+    values = np.array([10.0, 30.0])
+    # Query at (0, 100): d = 100 and hypot(300, 300) = 424.26; power 2 weights 1/1e4 and 1/1.8e5,
+    # so z = (10/1e4 + 30/1.8e5) / (1/1e4 + 1/1.8e5) = (18 * 10 + 30) / 19 = 210/19.
+    # Query at (150, 200), the midpoint: equal weights, z = 20.
+    # Power 1 at (0, 100): weights 1/100 and 1/424.264, z = (10 * 4.24264 + 30) / 5.24264.
+    queries = np.array([[0.0, 100.0], [150.0, 200.0]])
+    np.testing.assert_allclose(idw(points, values, queries, power=2.0), [210 / 19, 20.0])
+    r = np.sqrt(180_000) / 100
+    np.testing.assert_allclose(
+        idw(points, values, queries[:1], power=1.0), [(10 * r + 30) / (r + 1)]
+    )
+
+
+@pytest.mark.parametrize("power", [0.0, 1.0, 2.0, 3.5])
+@pytest.mark.parametrize("k", [12, 50])
+def test_matches_direct_idw_when_k_covers_all_points(power: float, k: int) -> None:
+    rng = np.random.default_rng(int(power * 10) + k)
+    points = rng.uniform(0, 50_000, size=(12, 2))
+    values = rng.uniform(-5, 40, size=12)
+    queries = rng.uniform(-10_000, 60_000, size=(200, 2))
+    expected = _direct_idw(points, values, queries, power)
+    np.testing.assert_allclose(idw(points, values, queries, power=power, k=k), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_matches_direct_idw_over_k_nearest(k: int) -> None:
+    rng = np.random.default_rng(k)
+    points = rng.uniform(0, 1_000, size=(25, 2))
+    values = rng.uniform(0, 1, size=25)
+    queries = rng.uniform(0, 1_000, size=(100, 2))
+    expected = _direct_idw(points, values, queries, 2.0, k=k)
+    np.testing.assert_allclose(idw(points, values, queries, k=k), expected, rtol=1e-12)
+
+
+def test_nan_values_are_dropped() -> None:
+    points = np.array([[0.0, 0.0], [100.0, 0.0], [50.0, 0.0]])
+    values = np.array([10.0, 20.0, np.nan])
+    # With the NaN point dropped, its location is just a midpoint of the other two.
+    result = idw(points, values, np.array([[50.0, 0.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(result, [15.0, 10.0])
+
+
+def test_coincident_points_give_their_mean() -> None:
+    points = np.array([[0.0, 0.0], [0.0, 0.0], [100.0, 0.0]])
+    result = idw(points, np.array([1.0, 3.0, 50.0]), np.array([[0.0, 0.0]]))
+    np.testing.assert_allclose(result, [2.0])
+
+
+def test_non_finite_query_gives_nan() -> None:
+    points = np.array([[0.0, 0.0], [1.0, 1.0]])
+    result = idw(points, np.array([1.0, 2.0]), np.array([[np.nan, 0.0], [0.0, 0.0]]))
+    assert np.isnan(result[0])
+    assert result[1] == 1.0
+
+
+def test_all_nan_values_is_a_layer_error() -> None:
+    with pytest.raises(LayerError, match="at least one point"):
+        idw(np.zeros((3, 2)), np.full(3, np.nan), np.zeros((1, 2)))
+
+
+@pytest.mark.parametrize(("power", "k"), [(-1.0, 8), (float("nan"), 8), (2.0, 0), (2.0, 1.5)])
+def test_bad_power_or_k(power: float, k: int) -> None:
+    with pytest.raises(ConfigError):
+        idw(np.zeros((2, 2)), np.ones(2), np.zeros((1, 2)), power=power, k=k)
+
+
+def test_bad_shapes() -> None:
+    with pytest.raises(ValueError, match="points_xy"):
+        idw(np.zeros((3, 3)), np.ones(3), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="values"):
+        idw(np.zeros((3, 2)), np.ones(2), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="query_xy"):
+        idw(np.zeros((3, 2)), np.ones(3), np.zeros(2))
+
+
+def test_idw_to_grid_uses_cell_centres() -> None:
+    # 2 rows x 3 cols of 100 m cells from (0, 0) to (300, 200); centres at x 50/150/250, y 150/50.
+    grid = RasterGrid.from_bounds((0, 0, 300, 200), resolution_m=100.0, crs="EPSG:32652")
+    points = np.array([[50.0, 150.0], [250.0, 50.0]])  # the NW and SE cell centres
+    values = np.array([0.0, 10.0])
+    result = idw_to_grid(points, values, grid, power=2.0, k=8)
+    assert result.dtype == np.float32
+    assert result.shape == (2, 3)
+    assert result[0, 0] == 0.0
+    assert result[1, 2] == 10.0
+    # N-middle cell (150, 150): d = 100 to NW, 100 sqrt 2 to SE -> weights 1 and 1/2 -> z = 5 / 1.5.
+    np.testing.assert_allclose(result[0, 1], 10 / 3)
+    np.testing.assert_allclose(result[1, 1], 20 / 3)
+    # NE cell (250, 150): d = 200 to NW, 100 to SE -> weights 1/4 and 1 -> z = 10 / 1.25 = 8.
+    np.testing.assert_allclose(result[0, 2], 8.0)
+    np.testing.assert_allclose(result[1, 0], 2.0)

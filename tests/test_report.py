@@ -1,0 +1,568 @@
+"""Tests of the write edge, gridsite.report: GeoJSON, CSV, GeoTIFF, atomic writes, manifest, map."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+import zlib
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+from pyproj import Transformer
+
+from gridsite.errors import CRSError, LayerError, OutputExistsError
+from gridsite.geo import RasterGrid
+from gridsite.report import (
+    atomic_write,
+    atomic_write_text,
+    build_manifest,
+    write_csv,
+    write_geojson,
+    write_geotiff,
+    write_manifest,
+    write_map,
+)
+from gridsite.report.webmap import (
+    LINE_COLOURS,
+    suitability_rgba,
+    suitability_to_web_mercator,
+    voltage_class_kv,
+)
+
+KOREA = "EPSG:5179"
+TO_KOREA = Transformer.from_crs("EPSG:4326", KOREA, always_xy=True)
+TO_WGS84 = Transformer.from_crs(KOREA, "EPSG:4326", always_xy=True)
+XSS = "<script>alert(1)</script>"
+
+# (lon, lat) in degrees, around Daejeon / Cheongju.
+LONLAT = [(127.0, 36.0), (127.5, 36.5), (128.0, 37.0), (127.25, 36.75)]
+
+
+def _korea_xy(lon: float, lat: float) -> tuple[float, float]:
+    x, y = TO_KOREA.transform(lon, lat)
+    return float(x), float(y)
+
+
+@pytest.fixture
+def points_5179() -> gpd.GeoDataFrame:
+    xy = [_korea_xy(lon, lat) for lon, lat in LONLAT]
+    return gpd.GeoDataFrame(
+        {
+            "name": ["대전", XSS, None, "Cheongju"],
+            "capacity_mw": [100.0, np.nan, np.inf, 12.5],
+            "count": pd.array([1, None, 3, 4], dtype="Int64"),
+            "when": pd.to_datetime(["2024-01-02", None, "2024-03-04", "2024-05-06"]),
+        },
+        geometry=[shapely.Point(x, y) for x, y in xy],
+        crs=KOREA,
+    )
+
+
+@pytest.fixture
+def sites_5179() -> gpd.GeoDataFrame:
+    polys = []
+    for lon, lat in LONLAT[:3]:
+        x, y = _korea_xy(lon, lat)
+        polys.append(shapely.box(x - 800, y - 500, x + 800, y + 500))
+    return gpd.GeoDataFrame(
+        {
+            "rank": [1, 2, 3],
+            "site_id": ["S-001", "S-002", "S-003"],
+            "score": [0.91234, 0.8, 0.55],
+            "name": ["Ochang`${x}\\", XSS, 'O\'Brien & Sons "quoted"'],
+            "area_km2": [1.6, 1.6, np.nan],
+        },
+        geometry=polys,
+        crs=KOREA,
+    )
+
+
+@pytest.fixture
+def buses_5179() -> gpd.GeoDataFrame:
+    xy = [_korea_xy(127.1, 36.1), _korea_xy(127.6, 36.6), _korea_xy(127.9, 36.9)]
+    return gpd.GeoDataFrame(
+        {
+            "bus_id": ["b1", "b2", "b3"],
+            "name": ["Sinjecheon", XSS, None],
+            "voltage_kv": [345.0, 154.0, 22.9],
+        },
+        geometry=[shapely.Point(p) for p in xy],
+        crs=KOREA,
+    )
+
+
+@pytest.fixture
+def lines_5179() -> gpd.GeoDataFrame:
+    ends = [
+        ((127.0, 36.0), (127.5, 36.5)),
+        ((127.5, 36.5), (128.0, 37.0)),
+        ((127.0, 36.0), (128.0, 37.0)),
+        ((127.2, 36.2), (127.3, 36.9)),
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "line_id": ["l1", "l2", "l3", "l4"],
+            "name": [XSS, "a", "b", None],
+            "voltage_kv": [765.0, 345.0, 154.0, np.nan],
+        },
+        geometry=[shapely.LineString([_korea_xy(*a), _korea_xy(*b)]) for a, b in ends],
+        crs=KOREA,
+    )
+
+
+@pytest.fixture
+def grid() -> RasterGrid:
+    x0, y0 = _korea_xy(127.0, 36.0)
+    x1, y1 = _korea_xy(128.0, 37.0)
+    return RasterGrid.from_bounds((x0, y0, x1, y1), resolution_m=2000.0, crs=KOREA)
+
+
+def _suitability(grid: RasterGrid) -> np.ndarray:
+    rows, cols = grid.shape
+    values = np.tile(np.linspace(0.0, 1.0, cols, dtype=np.float32), (rows, 1))
+    values[0, :] = np.nan
+    values[:, 0] = 0.0
+    return values
+
+
+def _decode_png_alpha(png: bytes) -> tuple[int, int, np.ndarray]:
+    """Decode an 8-bit RGBA, non-interlaced PNG with only filter type 0 (what branca writes)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height = 8, b"", 0, 0
+    while pos < len(png):
+        length = int.from_bytes(png[pos : pos + 4], "big")
+        kind = png[pos + 4 : pos + 8]
+        body = png[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            assert body[8:10] == b"\x08\x06"  # 8 bit, RGBA
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, 1 + 4 * width)
+    assert np.all(raw[:, 0] == 0)
+    return width, height, raw[:, 1:].reshape(height, width, 4)
+
+
+# --- atomic writes ---------------------------------------------------------------------------
+
+
+def test_atomic_write_failure_keeps_old_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.tif"
+    target.write_text("old")
+    seen: list[Path] = []
+    with pytest.raises(RuntimeError, match="boom"), atomic_write(target, overwrite=True) as tmp:
+        seen.append(tmp)
+        tmp.write_text("half written")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert not seen[0].exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.tif"]
+
+
+def test_atomic_write_temporary_name_is_hidden_sibling_with_real_suffix(tmp_path: Path) -> None:
+    target = tmp_path / "suitability.tif"
+    with atomic_write(target) as tmp:
+        assert tmp.parent == tmp_path
+        assert tmp.name.startswith(".suitability.tif.tmp-")
+        assert tmp.suffix == ".tif"
+        assert not tmp.exists()
+        tmp.write_bytes(b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["suitability.tif"]
+
+
+def test_atomic_write_refuses_to_clobber_unless_asked(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    target.write_text("old")
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        atomic_write_text(target, "new")
+    assert target.read_text() == "old"
+    atomic_write_text(target, "new", overwrite=True)
+    assert target.read_text() == "new"
+
+
+def test_atomic_write_creates_parent_folders(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "c.txt"
+    atomic_write_text(target, "x\n")
+    assert target.read_bytes() == b"x\n"
+
+
+def test_atomic_write_fails_if_body_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError), atomic_write(tmp_path / "a.txt"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- GeoJSON and CSV -------------------------------------------------------------------------
+
+
+def test_geojson_is_rfc7946_lon_lat_without_crs(
+    tmp_path: Path, points_5179: gpd.GeoDataFrame
+) -> None:
+    path = write_geojson(points_5179, tmp_path / "points.geojson")
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["type"] == "FeatureCollection"
+    assert "crs" not in doc
+    assert len(doc["features"]) == len(LONLAT)
+    for feature, (lon, lat) in zip(doc["features"], LONLAT, strict=True):
+        assert "id" not in feature
+        # Independent oracle: pyproj's inverse of the projection the fixture was built with.
+        x, y = feature["geometry"]["coordinates"]
+        ref_lon, ref_lat = TO_WGS84.transform(*_korea_xy(lon, lat))
+        assert x == pytest.approx(ref_lon, abs=1e-6)
+        assert y == pytest.approx(ref_lat, abs=1e-6)
+        assert x == pytest.approx(lon, abs=1e-6)
+        assert y == pytest.approx(lat, abs=1e-6)
+
+
+def test_geojson_missing_and_non_finite_values_are_null(
+    tmp_path: Path, points_5179: gpd.GeoDataFrame
+) -> None:
+    path = write_geojson(points_5179, tmp_path / "points.geojson")
+    text = path.read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    props = [f["properties"] for f in json.loads(text)["features"]]
+    assert props[0] == {"name": "대전", "capacity_mw": 100.0, "count": 1, "when": props[0]["when"]}
+    assert props[0]["when"].startswith("2024-01-02")
+    assert props[1]["capacity_mw"] is None
+    assert props[1]["count"] is None
+    assert props[1]["when"] is None
+    assert props[1]["name"] == XSS  # data files keep the text as it is; only HTML escapes it
+    assert props[2]["capacity_mw"] is None  # inf
+    assert props[2]["name"] is None
+
+
+def test_geojson_polygon_exterior_is_counter_clockwise(
+    tmp_path: Path, sites_5179: gpd.GeoDataFrame
+) -> None:
+    cw = sites_5179.copy()
+    cw.geometry = shapely.orient_polygons(np.asarray(cw.geometry.array), exterior_cw=True)
+    doc = json.loads(write_geojson(cw, tmp_path / "sites.geojson").read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        ring = shapely.LinearRing(feature["geometry"]["coordinates"][0])
+        assert ring.is_ccw
+
+
+def test_geojson_empty_and_geographic_input(tmp_path: Path, points_5179: gpd.GeoDataFrame) -> None:
+    empty = write_geojson(points_5179.iloc[:0], tmp_path / "empty.geojson")
+    assert json.loads(empty.read_text()) == {"type": "FeatureCollection", "features": []}
+    wgs = points_5179.to_crs("EPSG:4326")
+    doc = json.loads(write_geojson(wgs, tmp_path / "wgs.geojson").read_text())
+    assert doc["features"][3]["geometry"]["coordinates"] == pytest.approx(list(LONLAT[3]), abs=1e-6)
+
+
+def test_geojson_without_crs_is_an_error(tmp_path: Path, points_5179: gpd.GeoDataFrame) -> None:
+    no_crs = gpd.GeoDataFrame(
+        points_5179.drop(columns="geometry"), geometry=list(points_5179.geometry)
+    )
+    with pytest.raises(CRSError, match="no CRS"):
+        write_geojson(no_crs, tmp_path / "x.geojson")
+    assert not (tmp_path / "x.geojson").exists()
+
+
+def test_csv_drops_geometry_and_index(tmp_path: Path, points_5179: gpd.GeoDataFrame) -> None:
+    table = points_5179.set_index(pd.Index([10, 11, 12, 13]))
+    path = write_csv(table, tmp_path / "points.csv")
+    back = pd.read_csv(path)
+    assert list(back.columns) == ["name", "capacity_mw", "count", "when"]
+    assert back["name"].iloc[0] == "대전"
+    assert math.isnan(back["capacity_mw"].iloc[1])
+    assert len(back) == 4
+
+
+# --- GeoTIFF ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (300, 260)])
+def test_geotiff_round_trip(tmp_path: Path, shape: tuple[int, int]) -> None:
+    transform = Affine(100.0, 0.0, 950_000.0, 0.0, -100.0, 1_950_000.0)
+    grid = RasterGrid(crs=KOREA, transform=transform, shape=shape)
+    rng = np.random.default_rng(7)
+    values = rng.random(shape).astype(np.float32)
+    values[0, 1] = np.nan
+    path = write_geotiff(values, grid, tmp_path / "s.tif", description="suitability (0-1)")
+    with rasterio.open(path) as src:
+        assert src.crs.to_epsg() == 5179
+        assert src.transform == transform
+        assert src.nodata == -9999.0
+        assert src.dtypes == ("float32",)
+        assert src.descriptions == ("suitability (0-1)",)
+        assert src.compression is not None and src.compression.name.lower() == "deflate"
+        if min(shape) >= 256:
+            assert src.block_shapes[0] == (256, 256)
+        else:
+            assert src.block_shapes[0][1] == shape[1]  # strips, not tiles
+        raw = src.read(1)
+        masked = src.read(1, masked=True)
+    assert raw[0, 1] == -9999.0
+    assert bool(masked.mask[0, 1]) and int(masked.mask.sum()) == 1
+    expected = values.copy()
+    expected[0, 1] = -9999.0
+    np.testing.assert_array_equal(raw, expected)
+
+
+def test_geotiff_wrong_shape_is_an_error(tmp_path: Path, grid: RasterGrid) -> None:
+    with pytest.raises(ValueError, match="does not match"):
+        write_geotiff(np.zeros((2, 2)), grid, tmp_path / "x.tif")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- manifest --------------------------------------------------------------------------------
+
+
+def test_manifest_hashes_and_writes_sorted_json(tmp_path: Path) -> None:
+    data = tmp_path / "input.bin"
+    payload = bytes(range(256)) * 9000  # > 1 MiB, so more than one chunk
+    data.write_bytes(payload)
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    (folder / "a.shp").write_bytes(b"a")
+    (folder / "a.dbf").write_bytes(b"bb")
+    out = tmp_path / "out.csv"
+    out.write_text("x\n1\n")
+    manifest = build_manifest(
+        study_name="korea",
+        config={"crs": "EPSG:5179", "root": Path("/data"), "weights": (0.5, 0.5), "nan": math.nan},
+        inputs=[("lines", data), ("substations", folder)],
+        timings_s={"layers": 1.5},
+        attributions=[
+            {"source": "OSM", "licence": "ODbL 1.0", "attribution": "© OpenStreetMap contributors"}
+        ],
+        outputs=[out],
+    )
+    record = manifest["inputs"][0]
+    assert record == {
+        "name": "lines",
+        "path": str(data),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "bytes": len(payload),
+    }
+    listing = (
+        f"{hashlib.sha256(b'bb').hexdigest()}  a.dbf\n{hashlib.sha256(b'a').hexdigest()}  a.shp\n"
+    )
+    assert manifest["inputs"][1]["sha256"] == hashlib.sha256(listing.encode()).hexdigest()
+    assert manifest["inputs"][1]["bytes"] == 3
+    assert manifest["outputs"][0]["sha256"] == hashlib.sha256(b"x\n1\n").hexdigest()
+    assert manifest["config"] == {
+        "crs": "EPSG:5179",
+        "root": "/data",
+        "weights": [0.5, 0.5],
+        "nan": None,
+    }
+    versions = manifest["versions"]
+    for name in (
+        "python",
+        "gridsite",
+        "numpy",
+        "scipy",
+        "pandas",
+        "geopandas",
+        "shapely",
+        "pyproj",
+        "rasterio",
+        "networkx",
+        "folium",
+    ):
+        assert isinstance(versions[name], str), name
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", manifest["created_utc"])
+
+    path = write_manifest(manifest, tmp_path / "manifest.json")
+    text = path.read_text(encoding="utf-8")
+    assert json.loads(text) == manifest
+    assert text == json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_manifest_missing_input_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LayerError, match="'dem'"):
+        build_manifest(
+            study_name="x",
+            config={},
+            inputs=[("dem", tmp_path / "missing.tif")],
+            timings_s={},
+            attributions=[],
+            outputs=[],
+        )
+
+
+# --- web map ---------------------------------------------------------------------------------
+
+
+def test_colour_ramp_and_voltage_classes() -> None:
+    rgba = suitability_rgba(np.array([[np.nan, 0.0, -0.1, 1e-6, 0.5, 1.0, 2.0]]))
+    assert rgba[0, :, 3].tolist() == [0, 0, 0, 255, 255, 255, 255]
+    assert rgba[0, 3, :3].tolist() == [0x44, 0x01, 0x54]
+    assert rgba[0, 5, :3].tolist() == [0xFD, 0xE7, 0x25]
+    assert rgba[0, 6].tolist() == rgba[0, 5].tolist()
+    assert [voltage_class_kv(v) for v in (765, 345.0, 154.4, 22.9, np.nan, None, "x")] == [
+        765,
+        345,
+        154,
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_overlay_is_in_web_mercator_and_lines_up(grid: RasterGrid) -> None:
+    values = np.ones(grid.shape, dtype=np.float32)
+    image, (south, west, north, east) = suitability_to_web_mercator(values, grid)
+    left, bottom, right, top = grid.bounds
+    to_merc = Transformer.from_crs(KOREA, "EPSG:3857", always_xy=True)
+    from_merc = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    merc_to_lonlat = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    x_w, y_s = merc_to_lonlat.transform(west, south)
+    x_e, y_n = merc_to_lonlat.transform(east, north)
+    height, width = image.shape
+    # Pixel (row, col) of the grid's centre, placed as Leaflet does: linearly in Web Mercator.
+    cx, cy = (left + right) / 2, (bottom + top) / 2
+    mx, my = to_merc.transform(cx, cy)
+    col = int((mx - x_w) / (x_e - x_w) * width)
+    row = int((y_n - my) / (y_n - y_s) * height)
+    assert image[row, col] == 1.0
+    # The overlay covers the whole grid, and little more.
+    corners = [to_merc.transform(x, y) for x in (left, right) for y in (bottom, top)]
+    assert min(c[0] for c in corners) >= x_w - 1 and max(c[0] for c in corners) <= x_e + 1
+    assert min(c[1] for c in corners) >= y_s - 1 and max(c[1] for c in corners) <= y_n + 1
+    lon_w, _ = from_merc.transform(x_w, y_s)
+    assert lon_w == pytest.approx(west)
+
+
+def test_overlay_is_downsampled_to_max_px(grid: RasterGrid) -> None:
+    image, _ = suitability_to_web_mercator(np.ones(grid.shape, dtype=np.float32), grid, max_px=16)
+    assert max(image.shape) <= 16
+
+
+@pytest.fixture
+def map_html(
+    tmp_path: Path,
+    grid: RasterGrid,
+    sites_5179: gpd.GeoDataFrame,
+    buses_5179: gpd.GeoDataFrame,
+    lines_5179: gpd.GeoDataFrame,
+) -> str:
+    path = write_map(
+        tmp_path / "map.html",
+        suitability=_suitability(grid),
+        grid=grid,
+        sites=sites_5179,
+        buses=buses_5179,
+        lines=lines_5179,
+        attributions=["© OpenStreetMap contributors, ODbL 1.0", "KEPCO <grid> & friends"],
+        title="Korea <test> study",
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["map.html"]
+    return path.read_text(encoding="utf-8")
+
+
+def test_map_contains_sites_legend_attributions_and_layer_control(map_html: str) -> None:
+    for site_id in ("S-001", "S-002", "S-003"):
+        assert f"#{site_id[-1]} {site_id}" in map_html
+    assert "#1 S-001 0.9123" in map_html
+    assert "Suitability (0–1, unitless)" in map_html
+    for kv in LINE_COLOURS:
+        assert f"{kv} kV" in map_html
+    assert "© OpenStreetMap contributors, ODbL 1.0" in map_html
+    assert "KEPCO &lt;grid&gt; &amp; friends" in map_html
+    assert "L.control.layers" in map_html
+    assert "<title>Korea &lt;test&gt; study</title>" in map_html
+    assert "L.imageOverlay" in map_html
+    assert map_html.count("L.circleMarker") == 3
+    for colour in LINE_COLOURS.values():
+        assert colour in map_html
+
+
+def test_map_escapes_names_from_data(map_html: str) -> None:
+    assert XSS not in map_html
+    assert "alert(1)</script>" not in map_html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in map_html
+    # Backtick, ${ and backslash would break out of folium's JS template literals.
+    assert "Ochang&#96;&#36;{x}&#92;" in map_html
+    assert "Ochang`" not in map_html
+    assert "O&#x27;Brien &amp; Sons &quot;quoted&quot;" in map_html
+
+
+def test_map_overlay_png_is_transparent_where_excluded(map_html: str) -> None:
+    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", map_html)
+    assert match is not None
+    width, height, rgba = _decode_png_alpha(base64.b64decode(match.group(1)))
+    alpha = rgba[..., 3]
+    assert 0 < int((alpha == 255).sum()) < width * height
+    assert set(np.unique(alpha).tolist()) <= {0, 255}
+
+
+def test_map_without_suitability_or_sites(
+    tmp_path: Path,
+    grid: RasterGrid,
+    sites_5179: gpd.GeoDataFrame,
+    buses_5179: gpd.GeoDataFrame,
+    lines_5179: gpd.GeoDataFrame,
+) -> None:
+    path = write_map(
+        tmp_path / "map.html",
+        suitability=None,
+        grid=grid,
+        sites=sites_5179.iloc[:0],
+        buses=buses_5179.iloc[:0],
+        lines=lines_5179,
+        attributions=[],
+        title="empty",
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "L.imageOverlay" not in text
+    assert "Suitability (0–1" not in text
+    assert "fitBounds" in text
+
+
+def test_map_rejects_unknown_popup_field(
+    tmp_path: Path,
+    sites_5179: gpd.GeoDataFrame,
+    buses_5179: gpd.GeoDataFrame,
+    lines_5179: gpd.GeoDataFrame,
+) -> None:
+    with pytest.raises(ValueError, match="capacity_mw"):
+        write_map(
+            tmp_path / "map.html",
+            suitability=None,
+            grid=None,
+            sites=sites_5179,
+            buses=buses_5179,
+            lines=lines_5179,
+            attributions=[],
+            title="t",
+            popup_fields=["site_id", "capacity_mw"],
+        )
+    assert not (tmp_path / "map.html").exists()
+
+
+def test_map_popup_fields_select_columns(
+    tmp_path: Path,
+    sites_5179: gpd.GeoDataFrame,
+    buses_5179: gpd.GeoDataFrame,
+    lines_5179: gpd.GeoDataFrame,
+) -> None:
+    path = write_map(
+        tmp_path / "map.html",
+        suitability=None,
+        grid=None,
+        sites=sites_5179.to_crs("EPSG:4326"),
+        buses=buses_5179,
+        lines=lines_5179,
+        attributions=[],
+        title="t",
+        popup_fields=["site_id", "area_km2"],
+    )
+    text = path.read_text(encoding="utf-8")
+    assert "<th>area_km2</th><td>1.6</td>" in text
+    assert "<th>area_km2</th><td>–</td>" in text
+    assert "<th>score</th>" not in text

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from gridsite.errors import NoCandidateSitesError
+from gridsite.geo import RasterGrid
+from gridsite.sites import parcel_size_cells, parcels_to_sites, pick_parcels, rank_sites
+from gridsite.spec import RankingSpec, TransformSpec
+
+
+def _grid(rows: int, cols: int, res: float = 1000.0) -> RasterGrid:
+    return RasterGrid.from_bounds((0, 0, cols * res, rows * res), resolution_m=res, crs="EPSG:5179")
+
+
+def _brute_force_means(suit: np.ndarray, k: int) -> dict[tuple[int, int], float]:
+    out = {}
+    for r in range(suit.shape[0] - k + 1):
+        for c in range(suit.shape[1] - k + 1):
+            win = suit[r : r + k, c : c + k]
+            if np.all(np.isfinite(win) & (win > 0)):
+                out[(r, c)] = float(win.mean())
+    return out
+
+
+def test_parcel_size() -> None:
+    assert parcel_size_cells(100, 500) == 2
+    assert parcel_size_cells(100, 250) == 4
+    assert parcel_size_cells(101, 500) == 3
+    assert parcel_size_cells(100, 2000) == 1
+
+
+def test_picks_best_block_and_respects_spacing() -> None:
+    suit = np.full((6, 8), 0.2, dtype=np.float32)
+    suit[1:3, 1:3] = 0.9  # best 2x2 block, top-left (1, 1)
+    suit[1:3, 3] = 0.8  # the block at (1, 2) is nearly as good but overlaps
+    suit[4:6, 6:8] = 0.7
+    suit[0, 0] = 0.0  # excluded cell
+    picked = pick_parcels(suit, _grid(6, 8), size=2, count=3, min_spacing_km=3.0)
+    assert (picked[0].row, picked[0].col) == (1, 1)
+    assert picked[0].mean_score == pytest.approx(0.9)
+    assert (picked[1].row, picked[1].col) == (4, 6)
+    for a in picked:
+        for b in picked:
+            if a is not b:
+                assert math.hypot(a.row - b.row, a.col - b.col) * 1.0 >= 3.0
+
+
+def test_no_parcel_raises_clearly() -> None:
+    suit = np.zeros((5, 5), dtype=np.float32)
+    suit[2, 2] = 1.0
+    with pytest.raises(NoCandidateSitesError, match="relax the constraints"):
+        pick_parcels(suit, _grid(5, 5), size=2, count=1, min_spacing_km=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(3, 9), st.integers(3, 9)),
+        elements=st.sampled_from([np.nan, 0.0, 0.1, 0.25, 0.5, 0.75, 1.0]),
+    ),
+    st.integers(1, 3),
+)
+def test_first_pick_is_the_brute_force_best(suit: np.ndarray, k: int) -> None:
+    expected = _brute_force_means(suit, k)
+    grid = _grid(*suit.shape)
+    if not expected:
+        with pytest.raises(NoCandidateSitesError):
+            pick_parcels(suit, grid, size=k, count=1, min_spacing_km=0)
+        return
+    got = pick_parcels(suit, grid, size=k, count=len(expected), min_spacing_km=0)
+    assert got[0].mean_score == pytest.approx(max(expected.values()), abs=1e-6)
+    # with no spacing every valid block is picked once, each with its brute-force mean
+    assert {(p.row, p.col) for p in got} == set(expected)
+    for p in got:
+        assert p.mean_score == pytest.approx(expected[(p.row, p.col)], abs=1e-6)
+        assert 0.0 < p.mean_score <= 1.0
+
+
+def test_parcels_to_sites_geometry_and_means() -> None:
+    grid = _grid(4, 4, res=500.0)
+    suit = np.arange(16, dtype=np.float32).reshape(4, 4) / 16 + 0.01
+    picked = pick_parcels(suit, grid, size=2, count=1, min_spacing_km=0)
+    sites = parcels_to_sites(
+        picked, grid, scores={"a": suit}, values={"a": suit * 10}, id_prefix="t"
+    )
+    row = sites.iloc[0]
+    assert row["area_ha"] == pytest.approx(100.0)
+    assert sites.geometry.iloc[0].area == pytest.approx(1_000_000.0)
+    assert row["score_a"] == pytest.approx(suit[2:4, 2:4].mean())
+    assert row["value_a"] == pytest.approx(10 * suit[2:4, 2:4].mean(), rel=1e-6)
+    assert (row["x_m"], row["y_m"]) == (1500.0, 500.0)
+
+
+def test_rank_sites_hand_worked() -> None:
+    table = pd.DataFrame(
+        {
+            "suitability": [0.5, 0.9, 0.6],
+            "interconnect_km": [0.0, 40.0, 20.0],
+            "capacity_mw": [1000.0, 0.0, np.nan],
+        }
+    )
+    spec = RankingSpec(
+        suitability_weight=2,
+        interconnect_weight=1,
+        interconnect_transform=TransformSpec(kind="linear", low=40, high=0),
+        capacity_weight=1,
+        capacity_transform=TransformSpec(kind="linear", low=0, high=2),
+    )
+    out = rank_sites(table, spec, campus_mw=500)
+    # site 0: (2*0.5 + 1*1 + 1*1)/4 = 0.75; site 1: (1.8 + 0 + 0)/4 = 0.45; site 2: (1.2 + .5 + 0)/4
+    assert out["score"].tolist() == pytest.approx([0.75, 0.45, 0.425])
+    assert out["rank"].tolist() == [1, 2, 3]
+    assert out["suitability"].tolist() == [0.5, 0.9, 0.6]
