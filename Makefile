@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STUDY ?= studies/korea.toml
-ARGS ?=
+ARGS ?= --overwrite
 
 .PHONY: run test lint types imports pytest bench clean
 

@@ -7,6 +7,9 @@ import hashlib
 import json
 import math
 import re
+import shutil
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -31,12 +34,8 @@ from gridsite.report import (
     write_manifest,
     write_map,
 )
-from gridsite.report.webmap import (
-    LINE_COLOURS,
-    suitability_rgba,
-    suitability_to_web_mercator,
-    voltage_class_kv,
-)
+from gridsite.report.overlay import suitability_rgba, suitability_to_web_mercator
+from gridsite.report.webmap import LINE_COLOURS, voltage_class_kv
 
 KOREA = "EPSG:5179"
 TO_KOREA = Transformer.from_crs("EPSG:4326", KOREA, always_xy=True)
@@ -415,27 +414,34 @@ def test_colour_ramp_and_voltage_classes() -> None:
 
 
 def test_overlay_is_in_web_mercator_and_lines_up(grid: RasterGrid) -> None:
-    values = np.ones(grid.shape, dtype=np.float32)
+    # A 3 x 3 block of 1.0 in the north-east of a 0.5 grid: flips or offsets would miss it.
+    values = np.full(grid.shape, 0.5, dtype=np.float32)
+    r0, c0 = 10, grid.shape[1] - 12
+    values[r0 : r0 + 3, c0 : c0 + 3] = 1.0
     image, (south, west, north, east) = suitability_to_web_mercator(values, grid)
-    left, bottom, right, top = grid.bounds
     to_merc = Transformer.from_crs(KOREA, "EPSG:3857", always_xy=True)
-    from_merc = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
-    merc_to_lonlat = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
-    x_w, y_s = merc_to_lonlat.transform(west, south)
-    x_e, y_n = merc_to_lonlat.transform(east, north)
+    lonlat_to_merc = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    x_w, y_s = lonlat_to_merc.transform(west, south)
+    x_e, y_n = lonlat_to_merc.transform(east, north)
     height, width = image.shape
-    # Pixel (row, col) of the grid's centre, placed as Leaflet does: linearly in Web Mercator.
-    cx, cy = (left + right) / 2, (bottom + top) / 2
-    mx, my = to_merc.transform(cx, cy)
-    col = int((mx - x_w) / (x_e - x_w) * width)
-    row = int((y_n - my) / (y_n - y_s) * height)
-    assert image[row, col] == 1.0
-    # The overlay covers the whole grid, and little more.
-    corners = [to_merc.transform(x, y) for x in (left, right) for y in (bottom, top)]
-    assert min(c[0] for c in corners) >= x_w - 1 and max(c[0] for c in corners) <= x_e + 1
-    assert min(c[1] for c in corners) >= y_s - 1 and max(c[1] for c in corners) <= y_n + 1
-    lon_w, _ = from_merc.transform(x_w, y_s)
-    assert lon_w == pytest.approx(west)
+
+    def pixel(x: float, y: float) -> tuple[int, int]:
+        # Where Leaflet draws grid point (x, y): linearly in Web Mercator between the bounds.
+        mx, my = to_merc.transform(x, y)
+        return int((y_n - my) / (y_n - y_s) * height), int((mx - x_w) / (x_e - x_w) * width)
+
+    xs, ys = grid.rowcol_to_xy(np.array([r0 + 1]), np.array([c0 + 1]))
+    assert image[pixel(float(xs[0]), float(ys[0]))] == 1.0
+    xs, ys = grid.rowcol_to_xy(np.array([grid.shape[0] - 10]), np.array([10]))
+    assert image[pixel(float(xs[0]), float(ys[0]))] == 0.5
+    # The overlay covers the whole grid, and at most a pixel more on each side.
+    left, bottom, right, top = grid.bounds
+    corners = np.array([to_merc.transform(x, y) for x in (left, right) for y in (bottom, top)])
+    pixel_m = (x_e - x_w) / width
+    assert x_w - 1 <= corners[:, 0].min() < x_w + pixel_m
+    assert x_e - pixel_m < corners[:, 0].max() <= x_e + 1
+    assert y_s - 1 <= corners[:, 1].min() < y_s + pixel_m
+    assert y_n - pixel_m < corners[:, 1].max() <= y_n + 1
 
 
 def test_overlay_is_downsampled_to_max_px(grid: RasterGrid) -> None:
@@ -477,6 +483,7 @@ def test_map_contains_sites_legend_attributions_and_layer_control(map_html: str)
     assert "L.control.layers" in map_html
     assert "<title>Korea &lt;test&gt; study</title>" in map_html
     assert "L.imageOverlay" in map_html
+    assert 'typeof L !== "undefined"' in map_html  # the offline notice
     assert map_html.count("L.circleMarker") == 3
     for colour in LINE_COLOURS.values():
         assert colour in map_html
@@ -566,3 +573,41 @@ def test_map_popup_fields_select_columns(
     assert "<th>area_km2</th><td>1.6</td>" in text
     assert "<th>area_km2</th><td>–</td>" in text
     assert "<th>score</th>" not in text
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to parse the map's scripts")
+def test_map_scripts_are_valid_javascript(map_html: str, tmp_path: Path) -> None:
+    # Escaping bugs (a quote, backtick or </script> from the data) show up as syntax errors.
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", map_html, flags=re.S)
+    assert scripts
+    source = tmp_path / "map.js"
+    source.write_text("\n;\n".join(scripts), encoding="utf-8")
+    result = subprocess.run(
+        ["node", "--check", str(source)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_write_manifest_converts_values_added_by_the_caller(tmp_path: Path) -> None:
+    manifest = build_manifest(
+        study_name="x", config={}, inputs=[], timings_s={}, attributions=[], outputs=[]
+    )
+    manifest["stats"] = {"sites": np.int64(3), "mean_score": np.float32(0.5), "spread": np.nan}
+    text = write_manifest(manifest, tmp_path / "manifest.json").read_text(encoding="utf-8")
+    assert json.loads(text)["stats"] == {"sites": 3, "mean_score": 0.5, "spread": None}
+    manifest["bad"] = object()
+    with pytest.raises(TypeError, match=r"manifest\.bad"):
+        write_manifest(manifest, tmp_path / "other.json")
+    assert not (tmp_path / "other.json").exists()
+
+
+def test_importing_report_does_not_load_folium() -> None:
+    code = (
+        "import sys, gridsite.report, gridsite.report.manifest; "
+        "print(sorted(m for m in ('folium', 'branca') if m in sys.modules)); "
+        "gridsite.report.write_map; print('folium' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["[]", "True"]

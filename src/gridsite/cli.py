@@ -60,6 +60,7 @@ def main() -> None:
     default=None,
     help="Number of sites to keep, overriding the study file.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
 @click.option("-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 def run(
@@ -68,6 +69,7 @@ def run(
     data_root: Path | None,
     resolution_m: float | None,
     top: int | None,
+    overwrite: bool,
     verbose: int,
     quiet: bool,
 ) -> None:
@@ -81,7 +83,7 @@ def run(
             s = s.with_top(top)
         result = s.run()
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name
-        written = result.write(out)
+        written = result.write(out, overwrite=overwrite)
     except GridsiteError as exc:
         _fail(exc, verbose)
         return

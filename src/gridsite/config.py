@@ -73,6 +73,8 @@ class StudySection(_Model):
     area_margin_km: float = Field(default=10.0, ge=0)
     province_layer: str | None = None
     province_field: str | None = None
+    place_layer: str | None = None
+    place_field: str | None = None
 
 
 class CampusSection(_Model):
@@ -121,6 +123,7 @@ class PowerGridSection(_Model):
     buses: str
     lines: str
     transformers: str | None = None
+    converters: str | None = None
     rating_mva_per_circuit: dict[str, float] = Field(
         default_factory=lambda: {"154": 452.0, "345": 2173.0, "765": 7290.0}
     )
@@ -323,6 +326,7 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
 
     need(study.study.area, "study.area", ("vector",))
     need(study.study.province_layer, "study.province_layer", ("vector",))
+    need(study.study.place_layer, "study.place_layer")
     seen: set[str] = set()
     for i, c in enumerate(study.criteria):
         where = f"criteria[{i}]"
@@ -345,6 +349,7 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
     need(study.powergrid.buses, "powergrid.buses")
     need(study.powergrid.lines, "powergrid.lines")
     need(study.powergrid.transformers, "powergrid.transformers")
+    need(study.powergrid.converters, "powergrid.converters")
     for key in study.powergrid.rating_mva_per_circuit:
         try:
             float(key)
@@ -459,6 +464,7 @@ def load_study(
             buses=pg.buses,
             lines=pg.lines,
             transformers=pg.transformers,
+            converters=pg.converters,
             rating_mva_per_circuit=tuple(
                 sorted((float(k), float(v)) for k, v in pg.rating_mva_per_circuit.items())
             ),
@@ -481,4 +487,6 @@ def load_study(
         ),
         province_layer=s.province_layer,
         province_field=s.province_field,
+        place_layer=s.place_layer,
+        place_field=s.place_field,
     )

@@ -134,6 +134,7 @@ class PowerGridSpec:
     buses: str
     lines: str
     transformers: str | None = None
+    converters: str | None = None
     rating_mva_per_circuit: tuple[tuple[float, float], ...] = (
         (154.0, 452.0),
         (345.0, 2173.0),
@@ -193,3 +194,5 @@ class StudySpec:
     outputs: OutputSpec = field(default_factory=OutputSpec)
     province_layer: str | None = None
     province_field: str | None = None
+    place_layer: str | None = None
+    place_field: str | None = None

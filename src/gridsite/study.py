@@ -26,7 +26,7 @@ from gridsite.criteria.constraints import exclusion_mask
 from gridsite.criteria.distance import distance_to_mask
 from gridsite.criteria.interpolate import idw_to_grid
 from gridsite.criteria.transforms import apply_transform
-from gridsite.errors import LayerError
+from gridsite.errors import LayerError, OutputExistsError
 from gridsite.geo import M_PER_KM, Raster, RasterGrid
 from gridsite.mcda.overlay import weighted_linear_combination
 from gridsite.powergrid.connect import connect_sites, required_connection_kv
@@ -36,6 +36,7 @@ from gridsite.report.raster import write_geotiff
 from gridsite.report.vector import write_csv, write_geojson
 from gridsite.sites import (
     assign_region_names,
+    nearest_names,
     parcel_size_cells,
     parcels_to_sites,
     pick_parcels,
@@ -60,6 +61,7 @@ SITE_COLUMNS = (
     "lon",
     "lat",
     "province",
+    "place",
     "substation_id",
     "substation_name",
     "substation_kv",
@@ -106,41 +108,72 @@ class StudyResult:
     inputs: list[tuple[str, Path]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
 
-    def write(self, out_dir: Path | str) -> list[Path]:
+    def output_names(self) -> list[str]:
+        """File names :meth:`write` produces, given the study's ``[outputs]``."""
+        o = self.spec.outputs
+        names = ["sites.geojson", "sites.csv"]
+        names += ["suitability.tif"] if o.suitability_tif else []
+        names += ["grid.geojson"] if o.grid_geojson else []
+        names += ["map.html"] if o.map_html else []
+        return [*names, "manifest.json"]
+
+    def write(self, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
         """Write sites.geojson, sites.csv, suitability.tif, grid.geojson, map.html, manifest.json.
 
-        Every file is written to a temporary name and renamed into place. Returns the paths.
+        Every file is written to a temporary name and renamed into place. Unless ``overwrite``,
+        nothing is written when any of the outputs exists already.
+
+        Returns
+        -------
+        list of Path
+            The files written, in the order of :meth:`output_names`.
+
+        Raises
+        ------
+        OutputExistsError
+            Naming the outputs that exist, when ``overwrite`` is false.
         """
         from gridsite.report.webmap import write_map  # folium only when a map is written
 
         out = Path(out_dir)
+        paths = {name: out / name for name in self.output_names()}
+        existing = [str(p) for p in paths.values() if p.exists()]
+        if existing and not overwrite:
+            raise OutputExistsError(
+                f"outputs exist already: {', '.join(existing)}; pass --overwrite (overwrite=True) "
+                "or choose another output folder"
+            )
         out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        written: list[Path] = []
         sites_wgs = self.sites.to_crs(4326)
-        written.append(write_geojson(sites_wgs, out / "sites.geojson"))
-        written.append(
-            write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), out / "sites.csv")
-        )
         grid = self.suitability.grid
-        if self.spec.outputs.suitability_tif:
+        buses, lines = graph_to_gdfs(self.grid_graph)
+        attributions = self.attributions()
+        written = [
+            write_geojson(sites_wgs, paths["sites.geojson"], overwrite=overwrite),
+            write_csv(
+                pd.DataFrame(self.sites.drop(columns="geometry")),
+                paths["sites.csv"],
+                overwrite=overwrite,
+            ),
+        ]
+        if "suitability.tif" in paths:
             written.append(
                 write_geotiff(
                     self.suitability.array,
                     grid,
-                    out / "suitability.tif",
+                    paths["suitability.tif"],
                     description="suitability score, 0-1, 0 = excluded",
+                    overwrite=overwrite,
                 )
             )
-        buses, lines = graph_to_gdfs(self.grid_graph)
-        if self.spec.outputs.grid_geojson:
-            both = pd.concat([lines, buses], ignore_index=True)
-            written.append(write_geojson(gpd.GeoDataFrame(both, crs=4326), out / "grid.geojson"))
-        attributions = self.attributions()
-        if self.spec.outputs.map_html:
+        if "grid.geojson" in paths:
+            both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
+            written.append(write_geojson(both, paths["grid.geojson"], overwrite=overwrite))
+        if "map.html" in paths:
             written.append(
                 write_map(
-                    out / "map.html",
+                    paths["map.html"],
                     suitability=self.suitability.array,
                     grid=grid,
                     sites=sites_wgs,
@@ -148,6 +181,7 @@ class StudyResult:
                     lines=lines,
                     attributions=[a["attribution"] for a in attributions],
                     title=self.spec.title,
+                    overwrite=overwrite,
                 )
             )
         timings = dict(self.timings_s)
@@ -161,7 +195,7 @@ class StudyResult:
             outputs=written,
         )
         manifest["stats"] = self.stats
-        written.append(write_manifest(manifest, out / "manifest.json"))
+        written.append(write_manifest(manifest, paths["manifest.json"], overwrite=overwrite))
         return written
 
     def attributions(self) -> list[dict[str, str]]:
@@ -349,11 +383,8 @@ class _Run:
             )
             suit[~in_area] = np.nan
         open_km2 = float((np.nan_to_num(suit) > 0).sum() * grid.cell_area_m2 / 1e6)
-        log.info(
-            "suitability: %,.0f km2 open of %,.0f km2",
-            open_km2,
-            in_area.sum() * grid.cell_area_m2 / 1e6,
-        )
+        area_km2 = float(in_area.sum() * grid.cell_area_m2 / 1e6)
+        log.info("suitability: %s km2 open of %s km2", f"{open_km2:,.0f}", f"{area_km2:,.0f}")
 
         with self.stage("sites"):
             size = parcel_size_cells(spec.campus.campus_area_ha, grid.resolution_m)
@@ -374,13 +405,16 @@ class _Run:
             buses = self.vector(pg.buses)
             lines = self.vector(pg.lines)
             trafos = self.vector(pg.transformers) if pg.transformers else None
+            convs = self.vector(pg.converters) if pg.converters else None
             graph = graph_from_pypsa_tables(
                 _wgs84_table(buses),
                 _wgs84_table(lines),
                 None if trafos is None else _wgs84_table(trafos),
+                None if convs is None else _wgs84_table(convs),
                 crs=spec.crs,
                 rating_mva_per_circuit=pg.rating_mva_per_circuit,
                 power_factor=pg.power_factor,
+                rating_source=pg.rating_source,
             )
             summary = graph_summary(graph)
             need_kv = required_connection_kv(
@@ -412,6 +446,24 @@ class _Run:
                 )
             else:
                 ranked["province"] = ""
+            ranked["place"] = ""
+            if spec.place_layer and spec.place_field:
+                places = self.vector(spec.place_layer, require=(spec.place_field,))
+                field_ = spec.place_field
+                ranked["place"] = nearest_names(
+                    ranked[["x_m", "y_m"]].to_numpy(), places, field=field_
+                )
+                sub_xy = np.array(
+                    [
+                        (graph.nodes[b]["x_m"], graph.nodes[b]["y_m"])
+                        for b in ranked["substation_id"]
+                    ]
+                )
+                near = nearest_names(sub_xy, places, field=field_)
+                ranked["substation_name"] = [
+                    name if name else f"near {town}"
+                    for name, town in zip(ranked["substation_name"], near, strict=True)
+                ]
             lead = [c for c in SITE_COLUMNS if c in ranked.columns]
             rest = [c for c in ranked.columns if c not in lead and c != "geometry"]
             sites = gpd.GeoDataFrame(
@@ -471,6 +523,7 @@ def used_layers(spec: StudySpec) -> dict[str, tuple[str, ...]]:
     add(pg.buses)
     add(pg.lines)
     add(pg.transformers)
+    add(pg.converters)
     return {name: tuple(sorted(fields)) for name, fields in need.items()}
 
 

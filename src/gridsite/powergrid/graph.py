@@ -65,15 +65,17 @@ BranchKey = tuple[str, str]
 def circuits_from_cables(cables: int) -> int:
     """Return the number of three-phase circuits carried by ``cables`` conductors.
 
-    One AC circuit is three phase conductors, so ``circuits = max(1, round(cables / 3))``; a line
-    with fewer than two cables (PyPSA-Earth writes 1 where OSM has no tag) counts as one circuit.
+    One AC circuit is three phase conductors, so ``circuits = max(1, cables // 3)``: cables beyond a
+    multiple of three are taken as earth or spare wires (the two Korean 765 kV lines tagged with 8
+    cables are double-circuit routes, as all of KEPCO's 765 kV lines are), and a line with fewer
+    than three cables (PyPSA-Earth writes 1 where OSM has no tag) counts as one circuit.
 
     Examples
     --------
     >>> [circuits_from_cables(c) for c in (0, 1, 2, 3, 6, 8, 9, 12)]
-    [1, 1, 1, 1, 2, 3, 3, 4]
+    [1, 1, 1, 1, 2, 2, 3, 4]
     """
-    return max(1, round(cables / _CABLES_PER_CIRCUIT))
+    return max(1, int(cables) // _CABLES_PER_CIRCUIT)
 
 
 def rating_mva_for_voltage(
@@ -120,7 +122,7 @@ def graph_from_pypsa_tables(
         PyPSA-Earth's ``circuits`` column holds the OSM **cables** count, not circuits: in the
         Korean tables it takes the values 1, 2, 3, 6, 8, 9 and 12, with 6 (a double-circuit tower)
         on 494 of 803 lines, and a 765 kV route of 6 cables is the known double-circuit design.
-        It becomes the edge's ``cables``, and ``circuits = max(1, round(cables / 3))``
+        It becomes the edge's ``cables``, and ``circuits = max(1, cables // 3)``
         (:func:`circuits_from_cables`). A value of 1 is PyPSA-Earth's fill for a missing tag.
     transformers
         ``all_transformers_build_network.csv``: ``line_id``, ``bus0``, ``bus1``; optional
@@ -462,8 +464,9 @@ def _as_bool(value: object) -> bool:
 
 
 def _add_buses(G: nx.Graph, buses: pd.DataFrame, to_xy: Transformer) -> None:
-    lon = buses["lon"].to_numpy(dtype=np.float64)
-    lat = buses["lat"].to_numpy(dtype=np.float64)
+    # Readers without type detection (GDAL's CSV driver) hand every field over as text.
+    lon = pd.to_numeric(buses["lon"]).to_numpy(dtype=np.float64)
+    lat = pd.to_numeric(buses["lat"]).to_numpy(dtype=np.float64)
     x_m, y_m = to_xy.transform(lon, lat)
     voltage_kv = pd.to_numeric(buses["voltage"]).to_numpy(dtype=np.float64) / V_PER_KV
     names = (

@@ -7,14 +7,19 @@
 - :func:`atomic_write` / :func:`atomic_write_text` underneath them all.
 
 Writers refuse to replace an existing file (:class:`~gridsite.errors.OutputExistsError`) unless
-called with ``overwrite=True``.
+called with ``overwrite=True``. :func:`write_map` is imported on first use, so that importing this
+package (as :mod:`gridsite.study` does) does not load folium.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from gridsite.report.atomic import atomic_write, atomic_write_text
 from gridsite.report.manifest import build_manifest, file_sha256, package_versions, write_manifest
 from gridsite.report.raster import write_geotiff
 from gridsite.report.vector import write_csv, write_geojson
-from gridsite.report.webmap import write_map
+
+if TYPE_CHECKING:
+    from gridsite.report.webmap import write_map
 
 __all__ = [
     "atomic_write",
@@ -28,3 +33,11 @@ __all__ = [
     "write_manifest",
     "write_map",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "write_map":
+        from gridsite.report.webmap import write_map
+
+        return write_map
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

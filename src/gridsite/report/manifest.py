@@ -244,7 +244,8 @@ def write_manifest(manifest: Mapping[str, Any], path: Path, *, overwrite: bool =
     Parameters
     ----------
     manifest
-        A manifest from :func:`build_manifest`.
+        A manifest from :func:`build_manifest`, possibly with keys added by the caller; values
+        are converted to JSON types as in :func:`build_manifest` (NaN and infinity to null).
     path
         The output file, conventionally ``manifest.json``.
     overwrite
@@ -257,10 +258,16 @@ def write_manifest(manifest: Mapping[str, Any], path: Path, *, overwrite: bool =
 
     Raises
     ------
-    ValueError
-        If the manifest holds NaN or infinity.
+    TypeError
+        If a value cannot be represented in JSON.
     OutputExistsError
         If ``path`` exists and ``overwrite`` is false.
     """
-    text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        _jsonable(manifest, "manifest"),
+        sort_keys=True,
+        indent=2,
+        ensure_ascii=False,
+        allow_nan=False,
+    )
     return atomic_write_text(Path(path), text + "\n", overwrite=overwrite)

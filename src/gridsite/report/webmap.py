@@ -3,7 +3,8 @@
 The map holds the suitability surface as an image overlay, the transmission lines coloured by
 voltage, the substations, the ranked sites with their properties, a legend and the data
 attributions. All data are embedded in the one HTML file; only Leaflet's scripts and styles (from
-their CDN, as folium links them) and the basemap tiles are fetched over the network.
+their CDN, as folium links them) and the basemap tiles are fetched over the network. Offline, the
+page shows its title, legend, attributions and a notice that the map library could not load.
 
 Every string that comes from data (OSM names are user-edited) is HTML-escaped before it reaches the
 page, and also made safe for the JavaScript template literals folium puts popups and tooltips in.
@@ -23,39 +24,26 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio.warp
-from affine import Affine
 from branca.element import Figure
 from numpy.typing import NDArray
-from rasterio.enums import Resampling
 
 from gridsite.errors import CRSError
 from gridsite.geo import RasterGrid
 from gridsite.report.atomic import atomic_write_text
+from gridsite.report.overlay import (
+    SUITABILITY_RAMP,
+    suitability_rgba,
+    suitability_to_web_mercator,
+)
 
 __all__ = [
     "LINE_COLOURS",
     "OTHER_LINE_COLOUR",
-    "SUITABILITY_RAMP",
-    "suitability_rgba",
-    "suitability_to_web_mercator",
     "voltage_class_kv",
     "write_map",
 ]
 
 logger = logging.getLogger(__name__)
-
-SUITABILITY_RAMP: tuple[tuple[float, str], ...] = (
-    (0.0, "#440154"),
-    (0.125, "#482878"),
-    (0.25, "#3e4a89"),
-    (0.375, "#31688e"),
-    (0.5, "#26828e"),
-    (0.625, "#1f9e89"),
-    (0.75, "#35b779"),
-    (0.875, "#6ece58"),
-    (1.0, "#fde725"),
-)
-"""Anchors ``(value, colour)`` of the suitability colour ramp (viridis, sampled every 1/8)."""
 
 LINE_COLOURS: Mapping[int, str] = {765: "#e41a1c", 345: "#ff7f00", 154: "#f781bf"}
 """Colour of each transmission voltage class (kV) on the map."""
@@ -65,7 +53,6 @@ OTHER_LINE_COLOUR = "#7f7f7f"
 
 _LINE_WEIGHT_PX: Mapping[int, float] = {765: 4.0, 345: 3.0, 154: 2.0}
 _OTHER_LINE_WEIGHT_PX = 1.5
-_MAX_OVERLAY_PX = 2048
 _OVERLAY_OPACITY = 0.7
 _MISSING = "–"
 
@@ -91,9 +78,28 @@ _CSS = """
 .gs-rank { background: #111; color: #fff; border: 2px solid #fff; border-radius: 50%;
   width: 24px; height: 24px; line-height: 20px; text-align: center; font: 600 12px/20px
   system-ui, sans-serif; box-shadow: 0 0 3px rgba(0, 0, 0, 0.6); }
+.gs-offline { top: 50px; left: 50%; transform: translateX(-50%); max-width: 480px;
+  border-color: #c00; }
 .gs-table td, .gs-table th { padding: 1px 6px; text-align: left; vertical-align: top; }
 .gs-table th { color: #555; font-weight: 500; }
 </style>
+"""
+
+
+# Leaflet comes from a CDN (folium links it). Offline the map cannot draw, but the title, legend and
+# attributions are plain HTML; say why the map is blank instead of showing an empty page.
+_OFFLINE_NOTICE = """
+<script>
+window.addEventListener("load", function () {
+  if (typeof L !== "undefined") { return; }
+  var box = document.createElement("div");
+  box.className = "gs-box gs-offline";
+  box.textContent = "The map library (Leaflet) could not be loaded from its CDN, so the layers "
+    + "cannot be drawn. Open this file with an internet connection, or use the GeoJSON and "
+    + "GeoTIFF outputs in a GIS.";
+  document.body.appendChild(box);
+});
+</script>
 """
 
 
@@ -150,111 +156,6 @@ def _html_table(items: Sequence[tuple[str, object]]) -> str:
 
 
 # --- suitability overlay ----------------------------------------------------------------------
-
-
-def _hex_to_rgb(colour: str) -> tuple[int, int, int]:
-    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
-
-
-def _ramp_lut() -> NDArray[np.uint8]:
-    positions = np.array([p for p, _ in SUITABILITY_RAMP])
-    rgb = np.array([_hex_to_rgb(c) for _, c in SUITABILITY_RAMP], dtype=np.float64)
-    x = np.linspace(0.0, 1.0, 256)
-    lut = np.stack([np.interp(x, positions, rgb[:, k]) for k in range(3)], axis=1)
-    return np.round(lut).astype(np.uint8)
-
-
-def suitability_rgba(values: NDArray[np.floating[Any]]) -> NDArray[np.uint8]:
-    """Colour suitability scores with :data:`SUITABILITY_RAMP`.
-
-    Parameters
-    ----------
-    values
-        Scores in [0, 1] (unitless), any shape; values above 1 are drawn as 1.
-
-    Returns
-    -------
-    NDArray[np.uint8]
-        RGBA array of shape ``values.shape + (4,)``. Cells that are NaN (no data) or ``<= 0``
-        (excluded) are fully transparent, all others opaque.
-
-    Examples
-    --------
-    >>> suitability_rgba(np.array([np.nan, 0.0, 1.0]))[:, 3].tolist()
-    [0, 0, 255]
-    """
-    data = np.asarray(values, dtype=np.float64)
-    shown = np.isfinite(data) & (data > 0.0)
-    index = np.round(np.clip(np.where(shown, data, 0.0), 0.0, 1.0) * 255.0).astype(np.intp)
-    rgba = np.zeros((*data.shape, 4), dtype=np.uint8)
-    rgba[..., :3] = _ramp_lut()[index]
-    rgba[..., 3] = np.where(shown, 255, 0).astype(np.uint8)
-    return rgba
-
-
-def suitability_to_web_mercator(
-    array: NDArray[np.floating[Any]], grid: RasterGrid, *, max_px: int = _MAX_OVERLAY_PX
-) -> tuple[NDArray[np.float32], tuple[float, float, float, float]]:
-    """Reproject a grid array to Web Mercator (EPSG:3857) for a Leaflet image overlay.
-
-    Leaflet stretches an image overlay linearly between the Web Mercator positions of its corners,
-    so an image that is itself in EPSG:3857 lines up with the basemap everywhere, which an image
-    in EPSG:4326 (evenly spaced in latitude) does not. Nearest-neighbour resampling keeps
-    excluded (0) and no-data (NaN) cells as they are; the output is shrunk to at most ``max_px``
-    pixels along each side.
-
-    Parameters
-    ----------
-    array
-        Values of shape ``grid.shape``; NaN is no data.
-    grid
-        The grid of ``array`` (any projected CRS, metres).
-    max_px
-        Largest width or height of the output image, in pixels.
-
-    Returns
-    -------
-    tuple
-        The reprojected float32 array (NaN outside the grid and where ``array`` is NaN) and its
-        bounds ``(south, west, north, east)`` in degrees of latitude/longitude (EPSG:4326).
-
-    Raises
-    ------
-    ValueError
-        If ``array`` does not have the shape ``grid.shape``.
-    """
-    source = np.asarray(array, dtype=np.float32)
-    if source.shape != tuple(grid.shape):
-        raise ValueError(
-            f"suitability array shape {source.shape} does not match the grid's "
-            f"{tuple(grid.shape)} (rows, cols)"
-        )
-    rows, cols = grid.shape
-    left, bottom, right, top = grid.bounds
-    dst_transform, width, height = rasterio.warp.calculate_default_transform(
-        grid.crs, "EPSG:3857", cols, rows, left=left, bottom=bottom, right=right, top=top
-    )
-    scale = max(width, height) / max_px
-    if scale > 1.0:
-        new_width, new_height = max(1, math.ceil(width / scale)), max(1, math.ceil(height / scale))
-        dst_transform = dst_transform * Affine.scale(width / new_width, height / new_height)
-        width, height = new_width, new_height
-    destination = np.full((height, width), np.nan, dtype=np.float32)
-    rasterio.warp.reproject(
-        source=source,
-        destination=destination,
-        src_transform=grid.transform,
-        src_crs=grid.crs,
-        src_nodata=np.nan,
-        dst_transform=dst_transform,
-        dst_crs="EPSG:3857",
-        dst_nodata=np.nan,
-        resampling=Resampling.nearest,
-    )
-    x0, y1 = dst_transform.c, dst_transform.f
-    x1, y0 = x0 + width * dst_transform.a, y1 + height * dst_transform.e
-    lons, lats = rasterio.warp.transform("EPSG:3857", "EPSG:4326", [x0, x1], [y0, y1])
-    return destination, (float(lats[0]), float(lons[0]), float(lats[1]), float(lons[1]))
 
 
 def _add_suitability(
@@ -332,7 +233,8 @@ def _add_lines(fmap: folium.Map, lines: gpd.GeoDataFrame) -> None:
     wgs84 = _to_wgs84(lines, "transmission lines")
     if "voltage_kv" not in wgs84.columns:
         raise ValueError("the lines GeoDataFrame needs a 'voltage_kv' column (kV)")
-    fields = [f for f in ("line_id", "name", "voltage_kv", "circuits", "length_km") if f in wgs84]
+    shown = ("line_id", "line_ids", "name", "kind", "voltage_kv", "circuits", "rating_mva")
+    fields = [f for f in (*shown, "length_km") if f in wgs84.columns]
     classes = wgs84["voltage_kv"].map(voltage_class_kv)
     groups: list[tuple[int | None, str]] = [(kv, f"Lines {kv} kV") for kv in LINE_COLOURS]
     groups.append((None, "Lines, other voltages"))
@@ -565,8 +467,9 @@ def write_map(
         Substations (points, or polygons drawn at an interior point) in any CRS; columns
         ``name``, ``voltage_kv`` (kV) and ``bus_id`` are shown where present.
     lines
-        Transmission lines in any CRS with a ``voltage_kv`` column (kV); ``line_id``, ``name``,
-        ``circuits`` and ``length_km`` are shown where present.
+        Transmission lines in any CRS with a ``voltage_kv`` column (kV); ``line_id``/``line_ids``,
+        ``name``, ``kind``, ``circuits``, ``rating_mva`` (MVA) and ``length_km`` are shown in the
+        tooltip where present.
     attributions
         Attribution texts of the data shown, e.g. ``"© OpenStreetMap contributors, ODbL 1.0"``;
         plain text, escaped here.
@@ -625,6 +528,7 @@ def write_map(
     root.html.add_child(folium.Element(f'<div class="gs-box gs-title">{_esc(title)}</div>'))
     root.html.add_child(folium.Element(_legend_html(with_suitability=suitability is not None)))
     root.html.add_child(folium.Element(_attribution_html(attributions)))
+    root.html.add_child(folium.Element(_OFFLINE_NOTICE))
 
     text: str = root.render()
     atomic_write_text(path, text, overwrite=overwrite)

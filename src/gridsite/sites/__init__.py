@@ -2,11 +2,12 @@
 
 from gridsite.sites.parcels import Parcel, parcel_size_cells, pick_parcels, window_sums
 from gridsite.sites.ranking import rank_sites
-from gridsite.sites.table import assign_region_names, parcels_to_sites
+from gridsite.sites.table import assign_region_names, nearest_names, parcels_to_sites
 
 __all__ = [
     "Parcel",
     "assign_region_names",
+    "nearest_names",
     "parcel_size_cells",
     "parcels_to_sites",
     "pick_parcels",

@@ -114,7 +114,7 @@ def pick_parcels(
     if not picked:
         raise NoCandidateSitesError(
             f"no block of {size} x {size} suitable cells "
-            f"({size * size * grid.cell_area_m2 / 1e4:.0f} ha) exists; relax the constraints, lower "
-            "campus_area_ha or use a finer resolution"
+            f"({size * size * grid.cell_area_m2 / 1e4:.0f} ha) exists; relax the "
+            "constraints, lower campus_area_ha or use a finer resolution"
         )
     return picked

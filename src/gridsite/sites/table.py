@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from gridsite.geo import RasterGrid
 from gridsite.sites.parcels import Parcel
 
-__all__ = ["assign_region_names", "parcels_to_sites"]
+__all__ = ["assign_region_names", "nearest_names", "parcels_to_sites"]
 
 
 def parcels_to_sites(
@@ -77,3 +78,30 @@ def assign_region_names(
     out = sites.copy()
     out[column] = names
     return out
+
+
+def nearest_names(xy: NDArray[np.floating], places: gpd.GeoDataFrame, *, field: str) -> list[str]:
+    """Name of the place nearest to each point.
+
+    Parameters
+    ----------
+    xy
+        ``(n, 2)`` points in the places' projected CRS (metres).
+    places
+        Point features with a name ``field``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> towns = gpd.GeoDataFrame({"name": ["A", "B"]},
+    ...                          geometry=[shapely.Point(0, 0), shapely.Point(10, 0)])
+    >>> nearest_names(np.array([[1.0, 1.0], [8.0, 0.0]]), towns, field="name")
+    ['A', 'B']
+    """
+    pts = places[places.geometry.geom_type == "Point"]
+    if pts.empty or len(xy) == 0:
+        return [""] * len(xy)
+    tree = cKDTree(np.column_stack([pts.geometry.x, pts.geometry.y]))
+    _, idx = tree.query(np.asarray(xy, dtype=float))
+    names = pts[field].astype(str).to_numpy()
+    return [str(names[i]) for i in np.atleast_1d(idx)]

@@ -1,0 +1,152 @@
+"""The Korea study end to end on the real data pack, at a coarse 2 km resolution.
+
+Every check compares with something computed here independently of gridsite's own code paths:
+the outline and land mask read directly, the demarcation line, a brute-force nearest bus.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import shapely
+from pyproj import Transformer
+
+import gridsite
+from gridsite.study import StudyResult
+
+from .conftest import DATA, KOREA_STUDY
+
+pytestmark = pytest.mark.integration
+
+KOREA = DATA / "korea"
+
+
+@pytest.fixture(scope="module")
+def result(data_root: Path) -> StudyResult:
+    return gridsite.Study.from_toml(KOREA_STUDY, data_root, resolution_m=2000).run()
+
+
+@pytest.fixture(scope="module")
+def written(result: StudyResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("korea")
+    result.write(out)
+    return out
+
+
+def test_ranks_and_scores(result: StudyResult) -> None:
+    sites = result.sites
+    assert len(sites) == 20
+    assert sites["rank"].tolist() == list(range(1, 21))
+    assert sites["score"].between(0, 1).all()
+    assert sites["score"].is_monotonic_decreasing
+    assert sites["suitability"].gt(0).all()
+    for c in result.spec.criteria:
+        assert sites[f"score_{c.name}"].between(0, 1).all()
+    assert sites["site_id"].is_unique
+
+
+def test_sites_are_on_land_inside_korea(result: StudyResult) -> None:
+    outline = gpd.read_file(KOREA / "boundaries" / "kostat_2018_country_outline.geojson")
+    korea = shapely.union_all(outline.geometry.to_numpy())
+    points = shapely.points(result.sites["lon"], result.sites["lat"])
+    assert shapely.contains(korea, points).all()
+    with rasterio.open(
+        KOREA / "elevation_landmask" / "globe_landmask_30arcsec_korea_bbox.tif"
+    ) as m:
+        land = [v[0] for v in m.sample(zip(result.sites["lon"], result.sites["lat"], strict=True))]
+    assert all(v == 1 for v in land)
+    urban = gpd.read_file(KOREA / "landuse_population" / "ne_50m_urban_areas_korea_bbox.geojson")
+    assert not shapely.intersects(shapely.union_all(urban.geometry.to_numpy()), points).any()
+
+
+def test_sites_are_south_of_the_dmz(result: StudyResult) -> None:
+    lines = gpd.read_file(
+        KOREA / "boundaries" / "ne_10m_admin0_boundary_lines_land_korea_bbox.geojson"
+    )
+    mdl = lines[lines["name"].str.contains("Demarcation")].to_crs(5179)
+    mdl_line = shapely.line_merge(shapely.union_all(mdl.geometry.to_numpy()))
+    xy = shapely.points(result.sites["x_m"], result.sites["y_m"])
+    # 5 km buffer in the study file, minus half a parcel's diagonal at 2 km cells
+    assert (shapely.distance(mdl_line, xy) > 5_000 - 1_500).all()
+    # south: the line's northing at each site's easting is above the site
+    coords = np.asarray(shapely.get_coordinates(mdl_line))
+    order = np.argsort(coords[:, 0])
+    line_y = np.interp(result.sites["x_m"], coords[order, 0], coords[order, 1])
+    assert (result.sites["y_m"].to_numpy() < line_y).all()
+
+
+def test_interconnect_km_equals_brute_force_nearest_bus(result: StudyResult) -> None:
+    buses = pd.read_csv(KOREA / "grid" / "osm_pypsa_earth" / "all_buses_build_network.csv")
+    need_kv = result.stats["required_connection_kv"]
+    assert need_kv == 345  # 500 MW exceeds one 154 kV circuit (452 MVA)
+    ok = buses[(buses["voltage"] >= need_kv * 1000) & ~buses["dc"].astype(bool)]
+    bx, by = Transformer.from_crs(4326, 5179, always_xy=True).transform(ok["lon"], ok["lat"])
+    for _, site in result.sites.iterrows():
+        d = [math.hypot(site["x_m"] - x, site["y_m"] - y) for x, y in zip(bx, by, strict=True)]
+        i = int(np.argmin(d))
+        assert site["interconnect_km"] == pytest.approx(d[i] / 1000, abs=1e-6)
+        assert str(site["substation_id"]) == str(ok["bus_id"].iloc[i])
+        assert site["substation_kv"] >= 345
+
+
+def test_grid_graph_is_the_osm_grid(result: StudyResult) -> None:
+    g = result.grid_graph
+    assert g.number_of_nodes() == 648
+    assert all(d["voltage_kv"] > 100 for _, d in g.nodes(data=True))
+
+
+def test_outputs(written: Path, result: StudyResult) -> None:
+    for name in [
+        "sites.geojson",
+        "sites.csv",
+        "suitability.tif",
+        "grid.geojson",
+        "map.html",
+        "manifest.json",
+    ]:
+        assert (written / name).is_file(), name
+    gj = json.loads((written / "sites.geojson").read_text(encoding="utf-8"))
+    assert gj["type"] == "FeatureCollection" and "crs" not in gj
+    assert len(gj["features"]) == 20
+    for f in gj["features"]:
+        assert f["geometry"]["type"] == "Polygon"
+        for lon, lat in f["geometry"]["coordinates"][0]:
+            assert 124 < lon < 132 and 33 < lat < 39
+        props = f["properties"]
+        for key in [
+            "rank",
+            "site_id",
+            "score",
+            "area_ha",
+            "lon",
+            "lat",
+            "province",
+            "substation_id",
+            "substation_name",
+            "substation_kv",
+            "interconnect_km",
+            "backbone_path_km",
+            "capacity_mw",
+            "score_substation_distance",
+        ]:
+            assert key in props, key
+    csv = pd.read_csv(written / "sites.csv")
+    assert csv["site_id"].tolist() == result.sites["site_id"].tolist()
+    with rasterio.open(written / "suitability.tif") as src:
+        assert src.crs.to_epsg() == 5179
+        assert src.nodata is not None
+        arr = src.read(1, masked=True)
+        assert float(arr.min()) >= 0 and float(arr.max()) <= 1
+    manifest = json.loads((written / "manifest.json").read_text(encoding="utf-8"))
+    names = {i["name"] for i in manifest["inputs"]}
+    assert {"osm_buses", "osm_lines", "country_outline"} <= names
+    assert any("OpenStreetMap" in a["attribution"] for a in manifest["attributions"])
+    html = (written / "map.html").read_text(encoding="utf-8")
+    assert "OpenStreetMap contributors" in html
