@@ -25,7 +25,7 @@ def _fail(exc: GridsiteError, verbose: int) -> None:
     sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 80})
 @click.version_option(package_name="gridsite")
 def main() -> None:
     """Find and rank sites for AI data centres from grid, land, water and climate layers."""
