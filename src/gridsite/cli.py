@@ -25,6 +25,15 @@ def _fail(exc: GridsiteError, verbose: int) -> None:
     sys.exit(1)
 
 
+_data_option = click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data root [default: $GRIDSITE_DATA, else the study file's data_root].",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 80})
 @click.version_option(package_name="gridsite")
 def main() -> None:
@@ -40,13 +49,7 @@ def main() -> None:
     default=None,
     help="Output folder [default: maps/<study name>/].",
 )
-@click.option(
-    "--data",
-    "data_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Data root [default: $GRIDSITE_DATA, else the study file's data_root].",
-)
+@_data_option
 @click.option(
     "--resolution",
     "resolution_m",
@@ -81,8 +84,10 @@ def run(
         s = Study.from_toml(study, data_root, resolution_m=resolution_m)
         if top is not None:
             s = s.with_top(top)
-        result = s.run()
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name
+        if not overwrite:
+            s.check_outputs_free(out)  # before the run, not after minutes of work
+        result = s.run()
         written = result.write(out, overwrite=overwrite)
     except GridsiteError as exc:
         _fail(exc, verbose)
@@ -107,13 +112,7 @@ def run(
 
 @main.command()
 @click.argument("study", type=click.Path(path_type=Path))
-@click.option(
-    "--data",
-    "data_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Data root [default: $GRIDSITE_DATA, else the study file's data_root].",
-)
+@_data_option
 def validate(study: Path, data_root: Path | None) -> None:
     """Check STUDY and every input file it names; list all problems (exit 1 if any)."""
     from gridsite.config import load_study

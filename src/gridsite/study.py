@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +44,14 @@ from gridsite.sites import (
 )
 from gridsite.spec import CriterionSpec, StudySpec
 
-__all__ = ["SITE_COLUMNS", "Study", "StudyResult", "check_inputs", "used_layers"]
+__all__ = [
+    "SITE_COLUMNS",
+    "Study",
+    "StudyResult",
+    "check_inputs",
+    "output_names",
+    "used_layers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +117,7 @@ class StudyResult:
 
     def output_names(self) -> list[str]:
         """File names :meth:`write` produces, given the study's ``[outputs]``."""
-        o = self.spec.outputs
-        names = ["sites.geojson", "sites.csv"]
-        names += ["suitability.tif"] if o.suitability_tif else []
-        names += ["grid.geojson"] if o.grid_geojson else []
-        names += ["map.html"] if o.map_html else []
-        return [*names, "manifest.json"]
+        return output_names(self.spec)
 
     def write(self, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
         """Write sites.geojson, sites.csv, suitability.tif, grid.geojson, map.html, manifest.json.
@@ -137,12 +139,8 @@ class StudyResult:
 
         out = Path(out_dir)
         paths = {name: out / name for name in self.output_names()}
-        existing = [str(p) for p in paths.values() if p.exists()]
-        if existing and not overwrite:
-            raise OutputExistsError(
-                f"outputs exist already: {', '.join(existing)}; pass --overwrite (overwrite=True) "
-                "or choose another output folder"
-            )
+        if not overwrite:
+            _check_free(paths.values())
         out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         sites_wgs = self.sites.to_crs(4326)
@@ -212,6 +210,25 @@ class StudyResult:
         return list(seen.values())
 
 
+def output_names(spec: StudySpec) -> list[str]:
+    """File names a run of ``spec`` writes, given its ``[outputs]``."""
+    o = spec.outputs
+    names = ["sites.geojson", "sites.csv"]
+    names += ["suitability.tif"] if o.suitability_tif else []
+    names += ["grid.geojson"] if o.grid_geojson else []
+    names += ["map.html"] if o.map_html else []
+    return [*names, "manifest.json"]
+
+
+def _check_free(paths: Iterable[Path]) -> None:
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise OutputExistsError(
+            f"outputs exist already: {', '.join(existing)}; pass --overwrite (overwrite=True) "
+            "or choose another output folder"
+        )
+
+
 def _spec_to_config(spec: StudySpec) -> dict[str, Any]:
     from dataclasses import asdict
 
@@ -260,6 +277,10 @@ class Study:
             Cell size in metres (study CRS), overriding the file's.
         """
         return cls(load_study(path, data_root=data_root, resolution_m=resolution_m))
+
+    def check_outputs_free(self, out_dir: Path | str) -> None:
+        """Raise :class:`OutputExistsError` if any output of this study exists in ``out_dir``."""
+        _check_free(Path(out_dir) / name for name in output_names(self.spec))
 
     def with_top(self, count: int) -> Study:
         """Return a copy of the study that keeps ``count`` sites."""
