@@ -33,7 +33,7 @@ def _as_xy(array: ArrayLike, name: str) -> NDArray[np.float64]:
 def _idw_block(
     tree: cKDTree, values: NDArray[np.float64], query_xy: NDArray[np.float64], power: float, k: int
 ) -> NDArray[np.float64]:
-    distances, indices = tree.query(query_xy, k=k)
+    distances, indices = tree.query(query_xy, k=k, workers=-1)
     # With k == 1 scipy drops the neighbour axis; restore it so one code path serves every k.
     distances = np.asarray(distances, dtype=np.float64).reshape(len(query_xy), k)
     indices = np.asarray(indices).reshape(len(query_xy), k)
