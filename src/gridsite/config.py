@@ -21,6 +21,7 @@ from gridsite.spec import (
     CampusSpec,
     ConstraintSpec,
     CriterionSpec,
+    ElectricalSpec,
     LayerSpec,
     OutputSpec,
     PowerGridSpec,
@@ -133,6 +134,34 @@ class PowerGridSection(_Model):
     power_factor: float = Field(default=1.0, gt=0, le=1)
 
 
+class ElectricalSection(_Model):
+    """``[electrical]``: loads, generation and reactances for DC power flow."""
+
+    clusters: str
+    demand: str
+    plants: str
+    cluster_id_field: str = "bus_i"
+    hour_field: str = "hour_of_year"
+    solar_capacity: str | None = None
+    solar_profile: str | None = None
+    wind_capacity: str | None = None
+    wind_profile: str | None = None
+    capacity_id_field: str = "bus_ID"
+    capacity_mw_field: str = "Pmax [MW]"
+    plant_capacity_field: str = "capacity_mw"
+    plant_fuel_field: str = "primary_fuel"
+    merit_order: list[str] = Field(default_factory=lambda: list(ElectricalSpec.merit_order))
+    availability: dict[str, float] = Field(
+        default_factory=lambda: dict(ElectricalSpec.availability)
+    )
+    reactance_branches: str | None = None
+    x_ohm_per_km: dict[str, float] = Field(default_factory=dict)
+    transformer_x_pu: float = Field(default=0.01, gt=0)
+    hours: list[int | Literal["max", "min"]] = Field(default_factory=lambda: ["max", "min"])
+    contingency: Literal["n-0", "n-1"] = "n-1"
+    slack: Literal["single", "distributed"] = "distributed"
+
+
 class RankingSection(_Model):
     """``[ranking]``: how site scores mix suitability with the grid connection."""
 
@@ -162,13 +191,14 @@ class StudyFile(_Model):
     powergrid: PowerGridSection
     ranking: RankingSection = RankingSection()
     outputs: OutputsSection = OutputsSection()
+    electrical: ElectricalSection | None = None
 
 
 class LayerModel(_Model):
     """One ``[layers.NAME]`` entry of a catalog."""
 
     path: str
-    format: Literal["vector", "raster", "csv"]
+    format: Literal["vector", "raster", "csv", "json"]
     crs: str | None = None
     x: str | None = None
     y: str | None = None
@@ -357,6 +387,34 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
             problems.append(
                 f"{path}: powergrid.rating_mva_per_circuit.{key}: keys are voltages in kV"
             )
+    e = study.electrical
+    if e is not None:
+        for key in (
+            "clusters",
+            "demand",
+            "plants",
+            "solar_capacity",
+            "solar_profile",
+            "wind_capacity",
+            "wind_profile",
+            "reactance_branches",
+        ):
+            need(getattr(e, key), f"electrical.{key}")
+        if e.reactance_branches is None and not e.x_ohm_per_km:
+            problems.append(
+                f"{path}: electrical: give x_ohm_per_km or reactance_branches to set reactances"
+            )
+        for a, b in (("solar_capacity", "solar_profile"), ("wind_capacity", "wind_profile")):
+            if (getattr(e, a) is None) != (getattr(e, b) is None):
+                problems.append(f"{path}: electrical.{a} and electrical.{b} go together")
+        for h in e.hours:
+            if isinstance(h, int) and not 1 <= h <= 8784:
+                problems.append(f"{path}: electrical.hours: {h} is not an hour of the year")
+        for key in e.x_ohm_per_km:
+            try:
+                float(key)
+            except ValueError:
+                problems.append(f"{path}: electrical.x_ohm_per_km.{key}: keys are voltages in kV")
     r = study.ranking
     problems += [
         f"{path}: {p}"
@@ -489,4 +547,33 @@ def load_study(
         province_field=s.province_field,
         place_layer=s.place_layer,
         place_field=s.place_field,
+        electrical=_electrical_spec(model.electrical),
+    )
+
+
+def _electrical_spec(e: ElectricalSection | None) -> ElectricalSpec | None:
+    if e is None:
+        return None
+    return ElectricalSpec(
+        clusters=e.clusters,
+        demand=e.demand,
+        plants=e.plants,
+        cluster_id_field=e.cluster_id_field,
+        hour_field=e.hour_field,
+        solar_capacity=e.solar_capacity,
+        solar_profile=e.solar_profile,
+        wind_capacity=e.wind_capacity,
+        wind_profile=e.wind_profile,
+        capacity_id_field=e.capacity_id_field,
+        capacity_mw_field=e.capacity_mw_field,
+        plant_capacity_field=e.plant_capacity_field,
+        plant_fuel_field=e.plant_fuel_field,
+        merit_order=tuple(e.merit_order),
+        availability=tuple(e.availability.items()),
+        reactance_branches=e.reactance_branches,
+        x_ohm_per_km=tuple(sorted((float(k), v) for k, v in e.x_ohm_per_km.items())),
+        transformer_x_pu=e.transformer_x_pu,
+        hours=tuple(e.hours),
+        contingency=e.contingency,
+        slack=e.slack,
     )

@@ -14,6 +14,8 @@ __all__ = [
     "CampusSpec",
     "ConstraintSpec",
     "CriterionSpec",
+    "ElectricalSpec",
+    "InterconnectSpec",
     "LayerSpec",
     "OutputSpec",
     "PowerGridSpec",
@@ -27,7 +29,7 @@ __all__ = [
 TransformKind = Literal["linear", "piecewise", "fuzzy_small", "fuzzy_large", "identity"]
 MeasureKind = Literal["distance", "interpolate", "raster"]
 ConstraintKind = Literal["outside", "inside", "near", "north_of", "raster_values"]
-LayerFormat = Literal["vector", "raster", "csv"]
+LayerFormat = Literal["vector", "raster", "csv", "json"]
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,59 @@ class PowerGridSpec:
 
 
 @dataclass(frozen=True)
+class ElectricalSpec:
+    """The electrical model put on the power-grid graph, and the hosting-capacity screen.
+
+    Demand comes per cluster (``clusters``: points with ``cluster_id_field``) as a wide hourly
+    table (``demand``: one row per hour, ``hour_field``, one column per cluster id, MW); solar and
+    wind likewise as installed MW per cluster times hourly capacity factors. Plants are dispatched in
+    ``merit_order``. Reactance per km comes from ``x_ohm_per_km`` or is calibrated from
+    ``reactance_branches``. ``hours`` are hours of the year (1-based) or ``"max"`` / ``"min"``
+    (the hours of highest and lowest total demand).
+    """
+
+    clusters: str
+    demand: str
+    plants: str
+    cluster_id_field: str = "bus_i"
+    hour_field: str = "hour_of_year"
+    solar_capacity: str | None = None
+    solar_profile: str | None = None
+    wind_capacity: str | None = None
+    wind_profile: str | None = None
+    capacity_id_field: str = "bus_ID"
+    capacity_mw_field: str = "Pmax [MW]"
+    plant_capacity_field: str = "capacity_mw"
+    plant_fuel_field: str = "primary_fuel"
+    merit_order: tuple[str, ...] = ("Nuclear", "Coal", "Gas", "Oil", "Hydro")
+    availability: tuple[tuple[str, float], ...] = (
+        ("Nuclear", 0.9),
+        ("Coal", 0.85),
+        ("Gas", 0.9),
+        ("Oil", 0.9),
+        ("Hydro", 0.5),
+    )
+    reactance_branches: str | None = None
+    x_ohm_per_km: tuple[tuple[float, float], ...] = ()
+    transformer_x_pu: float = 0.01
+    hours: tuple[int | str, ...] = ("max", "min")
+    contingency: Literal["n-0", "n-1"] = "n-1"
+    slack: Literal["single", "distributed"] = "distributed"
+
+
+@dataclass(frozen=True)
+class InterconnectSpec:
+    """Routed interconnection: cost tables, search, and the speed-to-power estimate."""
+
+    costs: str
+    cost_region: str = "TEPPC"
+    k_substations: int = 3
+    window_km: float = 30.0
+    barrier_constraints: tuple[str, ...] = ()
+    urban_layer: str | None = None
+
+
+@dataclass(frozen=True)
 class RankingSpec:
     """How the final site score mixes the area's suitability with its grid connection.
 
@@ -192,6 +247,8 @@ class StudySpec:
     powergrid: PowerGridSpec
     ranking: RankingSpec
     outputs: OutputSpec = field(default_factory=OutputSpec)
+    electrical: ElectricalSpec | None = None
+    interconnect: InterconnectSpec | None = None
     province_layer: str | None = None
     province_field: str | None = None
     place_layer: str | None = None

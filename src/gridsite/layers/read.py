@@ -68,7 +68,7 @@ def read_table(spec: LayerSpec, data_root: Path, *, require: tuple[str, ...] = (
     """
     path = layer_path(spec, data_root)
     try:
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise LayerError(f"layer {spec.name!r}: {path} is not a readable CSV file: {exc}") from exc
     _check_fields(df, spec, path, require)
