@@ -13,6 +13,7 @@ __all__ = [
     "GridsiteError",
     "LayerError",
     "NoCandidateSitesError",
+    "NoPathError",
     "OutputExistsError",
     "PowerGridError",
 ]
@@ -44,6 +45,10 @@ class PowerGridError(GridsiteError, ValueError):
 
 class NoCandidateSitesError(GridsiteError, RuntimeError):
     """No area is large and suitable enough to hold a campus."""
+
+
+class NoPathError(GridsiteError, RuntimeError):
+    """No passable route joins two cells of a cost raster (barriers cut them apart)."""
 
 
 class OutputExistsError(GridsiteError, FileExistsError):

@@ -32,7 +32,10 @@ from skimage.graph import MCP_Geometric
 
 from gridsite.errors import NoPathError
 
-__all__ = ["Cell", "accumulated_cost", "least_cost_path", "least_cost_paths", "path_length_m"]
+__all__ = [
+    "Cell",
+    "PathResult",
+    "accumulated_cost", "least_cost_path", "least_cost_paths", "path_length_m"]
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +214,11 @@ def least_cost_paths(
     if not math.isfinite(sub[local_start]):
         return [None] * len(end_cells)
     local_ends = [(r - r0, c - c0) for r, c in end_cells]
-    mcp = MCP_Geometric(sub, fully_connected=True)
     reachable_ends = [e for e in local_ends if math.isfinite(sub[e])]
-    acc, _ = mcp.find_costs([local_start], reachable_ends or None, find_all_ends=True)
+    if not reachable_ends:
+        return [None] * len(end_cells)
+    mcp = MCP_Geometric(sub, fully_connected=True)
+    acc, _ = mcp.find_costs([local_start], reachable_ends, find_all_ends=True)
     results: list[PathResult | None] = []
     for end in local_ends:
         total = float(acc[end])

@@ -263,8 +263,9 @@ def dispatch_merit_order(
 
     Each plant can give ``availability[fuel] x capacity``; fuels not in ``order`` are not
     dispatched. Within the marginal fuel every plant runs at the same share of its available
-    capacity. A net demand above all available capacity leaves a ``shortfall_mw`` (the slack covers it in a power
-    flow, and the study reports it); a negative net demand (surplus renewables) dispatches nothing.
+    capacity. A net demand above all available capacity leaves a ``shortfall_mw`` (the slack
+    covers it in a power flow, and the study reports it); a negative net demand (surplus
+    renewables) dispatches nothing.
 
     Examples
     --------
