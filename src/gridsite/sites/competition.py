@@ -55,9 +55,9 @@ def allocate_headroom(
         )
         if mine.empty:
             continue
-        left = np.array(
-            [float(r.hosting_capacity_mw) - used.get(r.station_id, 0.0) for r in mine.itertuples()]
-        )
+        hosting = mine["hosting_capacity_mw"].to_numpy(float)
+        taken = np.array([used.get(s, 0.0) for s in mine["station_id"]], dtype=float)
+        left = hosting - taken
         ok = np.flatnonzero(left >= campus_mw)
         pick = int(ok[0]) if ok.size else 0
         row = mine.iloc[pick].to_dict()
