@@ -56,4 +56,5 @@ def test_speed_to_power_hand_worked(km, kv, trafo, reinf, months) -> None:
 
 def test_speed_to_power_assumptions_are_configurable() -> None:
     a = TimelineAssumptions(base_months=6, months_per_km=((154.0, 1.0),), upgrade_months=0)
-    assert speed_to_power_months(5, 345, transformer=False, reinforcement=False, assumptions=a) == 11
+    got = speed_to_power_months(5, 345, transformer=False, reinforcement=False, assumptions=a)
+    assert got == 11

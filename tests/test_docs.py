@@ -20,6 +20,7 @@ SECTIONS = {
     "sites": config.SitesSection,
     "powergrid": config.PowerGridSection,
     "ranking": config.RankingSection,
+    "electrical": config.ElectricalSection,
     "outputs": config.OutputsSection,
     "catalog": config.LayerModel,
 }

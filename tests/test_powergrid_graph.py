@@ -1,5 +1,4 @@
 # G is networkx's conventional name for a graph.
-# ruff: noqa: N806
 from __future__ import annotations
 
 import logging

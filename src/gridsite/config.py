@@ -157,7 +157,9 @@ class ElectricalSection(_Model):
     reactance_branches: str | None = None
     x_ohm_per_km: dict[str, float] = Field(default_factory=dict)
     transformer_x_pu: float = Field(default=0.01, gt=0)
-    hours: list[int | Literal["max", "min"]] = Field(default_factory=lambda: ["max", "min"])
+    hours: list[int | Literal["max", "min"]] = Field(
+        default_factory=lambda: list[int | Literal["max", "min"]](["max", "min"])
+    )
     contingency: Literal["n-0", "n-1"] = "n-1"
     slack: Literal["single", "distributed"] = "distributed"
 

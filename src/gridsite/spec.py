@@ -156,8 +156,8 @@ class ElectricalSpec:
 
     Demand comes per cluster (``clusters``: points with ``cluster_id_field``) as a wide hourly
     table (``demand``: one row per hour, ``hour_field``, one column per cluster id, MW); solar and
-    wind likewise as installed MW per cluster times hourly capacity factors. Plants are dispatched in
-    ``merit_order``. Reactance per km comes from ``x_ohm_per_km`` or is calibrated from
+    wind likewise as installed MW per cluster times hourly capacity factors. Plants are dispatched
+    in ``merit_order``. Reactance per km comes from ``x_ohm_per_km`` or is calibrated from
     ``reactance_branches``. ``hours`` are hours of the year (1-based) or ``"max"`` / ``"min"``
     (the hours of highest and lowest total demand).
     """

@@ -5,6 +5,12 @@ files. Distances are in metres in the grid's projected CRS.
 """
 
 from gridsite.criteria.constraints import exclusion_mask
+from gridsite.criteria.costdistance import (
+    accumulated_cost,
+    least_cost_path,
+    least_cost_paths,
+    path_length_m,
+)
 from gridsite.criteria.distance import distance_to_mask, north_of, within_distance
 from gridsite.criteria.interpolate import idw, idw_to_grid
 from gridsite.criteria.transforms import (
@@ -17,6 +23,7 @@ from gridsite.criteria.transforms import (
 )
 
 __all__ = [
+    "accumulated_cost",
     "apply_transform",
     "distance_to_mask",
     "exclusion_mask",
@@ -24,8 +31,11 @@ __all__ = [
     "fuzzy_small",
     "idw",
     "idw_to_grid",
+    "least_cost_path",
+    "least_cost_paths",
     "linear",
     "north_of",
+    "path_length_m",
     "piecewise_linear",
     "transform_problems",
     "within_distance",

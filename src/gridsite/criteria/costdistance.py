@@ -35,7 +35,11 @@ from gridsite.errors import NoPathError
 __all__ = [
     "Cell",
     "PathResult",
-    "accumulated_cost", "least_cost_path", "least_cost_paths", "path_length_m"]
+    "accumulated_cost",
+    "least_cost_path",
+    "least_cost_paths",
+    "path_length_m",
+]
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +190,9 @@ def least_cost_paths(
     window_m
         If given, search only inside the bounding box of ``start`` and ``ends`` grown by this many
         metres on every side (clipped to the raster), so memory and time grow with the window,
-        not with the raster. A path that would have to leave the window is not found.
+        not with the raster. A path that would have to leave the window is not found. The
+        search stops once every end is reached, so the window bounds the worst case (an end that
+        cannot be reached makes the search exhaust the window).
     length_unit_m
         Length the cost values are given per: 1 for cost per metre, 1000 for cost per km.
 
@@ -198,8 +204,14 @@ def least_cost_paths(
         (cost x length, in the cost's units), or ``None`` when the end cannot be reached.
     """
     scale = _check_resolution(resolution_m, length_unit_m)
-    arr = _prepare_cost(cost, barriers)
-    shape = (int(arr.shape[0]), int(arr.shape[1]))
+    cost_arr = np.asarray(cost)
+    if cost_arr.ndim != 2:
+        raise ValueError(f"cost must be a 2-D raster, got an array of shape {cost_arr.shape}")
+    if barriers is not None and np.shape(barriers) != cost_arr.shape:
+        raise ValueError(
+            f"barriers shape {np.shape(barriers)} differs from cost shape {cost_arr.shape}"
+        )
+    shape = (int(cost_arr.shape[0]), int(cost_arr.shape[1]))
     start = _check_cell(start, shape, "start")
     end_cells = [_check_cell(e, shape, "end") for e in ends]
     if not end_cells:
@@ -208,7 +220,10 @@ def least_cost_paths(
         raise ValueError(f"window_m must be a length >= 0 in metres, got {window_m!r}")
     margin = None if window_m is None else math.ceil(window_m / resolution_m)
     rows, cols = _window([start, *end_cells], shape, margin)
-    sub = arr[rows, cols]
+    # Only the window is copied and prepared, so memory grows with the window, not the raster.
+    sub = _prepare_cost(
+        cost_arr[rows, cols], None if barriers is None else np.asarray(barriers)[rows, cols]
+    )
     r0, c0 = rows.start, cols.start
     local_start = (start[0] - r0, start[1] - c0)
     if not math.isfinite(sub[local_start]):

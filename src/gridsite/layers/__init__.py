@@ -1,6 +1,7 @@
 """The READ edge: find layer files under the data root, read them, and align them to the grid."""
 
 from gridsite.layers.align import check_raster, rasterize_mask, read_raster
+from gridsite.layers.costs import read_revx_costs
 from gridsite.layers.read import layer_path, read_table, read_vector, select_features
 
 __all__ = [
@@ -8,6 +9,7 @@ __all__ = [
     "layer_path",
     "rasterize_mask",
     "read_raster",
+    "read_revx_costs",
     "read_table",
     "read_vector",
     "select_features",

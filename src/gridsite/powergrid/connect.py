@@ -5,7 +5,6 @@ network distance from that bus to the bulk backbone, and a cheap capacity bound 
 """
 
 # G is networkx's conventional name for a graph (house style: networkx puts G first).
-# ruff: noqa: N803
 
 from __future__ import annotations
 

@@ -10,7 +10,6 @@ Nothing here reads or writes files: DataFrames in, graphs and GeoDataFrames out.
 """
 
 # G is networkx's conventional name for a graph (house style: networkx puts G first).
-# ruff: noqa: N803, N806
 
 from __future__ import annotations
 

@@ -20,8 +20,6 @@ a named source, so that DC power flow can run on the real Korean network:
 Nothing here reads files.
 """
 
-# ruff: noqa: N803, N806
-
 from __future__ import annotations
 
 import logging
@@ -143,7 +141,8 @@ def set_reactance(
             d["x_pu"] = ohm * length / (kv * kv / base_mva)
         elif d.get("kind") == "transformer":
             d["x_pu"] = transformer_x_pu
-            d.setdefault("circuits", 1)
+            # OSM gives no transformer count: one equivalent unit per station pair of levels.
+            d["circuits"] = max(1, int(d.get("circuits") or 0))
     return H
 
 

@@ -7,8 +7,6 @@ By Menger's theorem this is the local node connectivity between the station (con
 node) and a super-sink joined to every backbone bus, computed with networkx.
 """
 
-# ruff: noqa: N803, N806
-
 from __future__ import annotations
 
 from collections.abc import Iterable
