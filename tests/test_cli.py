@@ -90,3 +90,18 @@ def test_import_gridsite_pulls_in_neither_folium_nor_click() -> None:
     code = "import sys, gridsite; gridsite.Study; print('folium' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"
+
+
+@pytest.mark.integration
+def test_grid_command_writes_qa_and_hosting(tmp_path: Path) -> None:
+    out = tmp_path / "grid"
+    proc = _run("grid", str(KOREA_STUDY), "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    qa = (out / "grid_qa.csv").read_text(encoding="utf-8").splitlines()
+    assert qa[0] == "issue,element,voltage_kv,lon,lat,detail,mw,n_buses"
+    issues = {line.split(",")[0] for line in qa[1:]}
+    assert "island" in issues  # the OSM grid has 5 small islands besides the main one
+    hc = (out / "hosting_capacity.csv").read_text(encoding="utf-8").splitlines()
+    assert len(hc) > 600 and "hosting_capacity_mw" in hc[0]
+    gj = json.loads((out / "hosting_capacity.geojson").read_text(encoding="utf-8"))
+    assert len(gj["features"]) == len(hc) - 1

@@ -21,6 +21,8 @@ SECTIONS = {
     "powergrid": config.PowerGridSection,
     "ranking": config.RankingSection,
     "electrical": config.ElectricalSection,
+    "interconnect": config.InterconnectSection,
+    "ranking_terms": config.RankTermModel,
     "outputs": config.OutputsSection,
     "catalog": config.LayerModel,
 }

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from gridsite.errors import NoCandidateSitesError
+from gridsite.errors import ConfigError, NoCandidateSitesError
 from gridsite.geo import RasterGrid
 from gridsite.sites import parcel_size_cells, parcels_to_sites, pick_parcels, rank_sites
-from gridsite.spec import RankingSpec, TransformSpec
+from gridsite.spec import RankingSpec, RankTerm, TransformSpec
 
 
 def _grid(rows: int, cols: int, res: float = 1000.0) -> RasterGrid:
@@ -109,13 +109,19 @@ def test_rank_sites_hand_worked() -> None:
     )
     spec = RankingSpec(
         suitability_weight=2,
-        interconnect_weight=1,
-        interconnect_transform=TransformSpec(kind="linear", low=40, high=0),
-        capacity_weight=1,
-        capacity_transform=TransformSpec(kind="linear", low=0, high=2),
+        terms=(
+            RankTerm("interconnect", "interconnect_km", 1, TransformSpec("linear", low=40, high=0)),
+            RankTerm("capacity", "capacity_mw", 1, TransformSpec("linear", low=0, high=2), True),
+        ),
     )
     out = rank_sites(table, spec, campus_mw=500)
     # site 0: (2*0.5 + 1*1 + 1*1)/4 = 0.75; site 1: (1.8 + 0 + 0)/4 = 0.45; site 2: (1.2 + .5 + 0)/4
     assert out["score"].tolist() == pytest.approx([0.75, 0.45, 0.425])
     assert out["rank"].tolist() == [1, 2, 3]
     assert out["suitability"].tolist() == [0.5, 0.9, 0.6]
+
+
+def test_rank_sites_names_a_missing_field() -> None:
+    spec = RankingSpec(terms=(RankTerm("x", "nope_mw", 1, TransformSpec("identity")),))
+    with pytest.raises(ConfigError, match="nope_mw are not site columns"):
+        rank_sites(pd.DataFrame({"suitability": [0.5]}), spec, campus_mw=500)

@@ -112,6 +112,60 @@ def run(
 
 @main.command()
 @click.argument("study", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder [default: maps/<study name>/grid/].",
+)
+@_data_option
+@click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
+@click.option("-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+def grid(
+    study: Path,
+    out_dir: Path | None,
+    data_root: Path | None,
+    overwrite: bool,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Build STUDY's power-grid model; write grid.geojson, grid_qa.csv and hosting capacity."""
+    from gridsite.study import Study, grid_output_names, write_grid_outputs
+
+    _configure_logging(verbose, quiet)
+    try:
+        s = Study.from_toml(study, data_root)
+        out = out_dir if out_dir is not None else Path("maps") / s.spec.name / "grid"
+        if not overwrite:
+            from gridsite.study import check_outputs_free
+
+            check_outputs_free(out / n for n in grid_output_names(s.spec))
+        model = s.grid()
+        written = write_grid_outputs(
+            s.spec, model.graph, model.qa, model.hosting, out, overwrite=overwrite
+        )
+    except GridsiteError as exc:
+        _fail(exc, verbose)
+        return
+    if not quiet:
+        counts = model.qa["issue"].value_counts().to_dict() if not model.qa.empty else {}
+        click.echo(f"grid QA: {counts or 'no issues'}")
+        if model.hosting is not None:
+            h = model.hosting["hosting_capacity_mw"]
+            campus = s.spec.campus.campus_mw
+            click.echo(
+                f"hosting capacity (N-1): {int((h >= campus).sum())} of {h.notna().sum()} "
+                f"substations can take {campus:.0f} MW; median {h.median():.0f} MW"
+            )
+        click.echo(f"outputs in {out}/:")
+        for p in written:
+            click.echo(f"  {p.name}")
+
+
+@main.command()
+@click.argument("study", type=click.Path(path_type=Path))
 @_data_option
 def validate(study: Path, data_root: Path | None) -> None:
     """Check STUDY and every input file it names; list all problems (exit 1 if any)."""

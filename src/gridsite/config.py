@@ -22,10 +22,12 @@ from gridsite.spec import (
     ConstraintSpec,
     CriterionSpec,
     ElectricalSpec,
+    InterconnectSpec,
     LayerSpec,
     OutputSpec,
     PowerGridSpec,
     RankingSpec,
+    RankTerm,
     SelectSpec,
     SitesSpec,
     StudySpec,
@@ -164,14 +166,39 @@ class ElectricalSection(_Model):
     slack: Literal["single", "distributed"] = "distributed"
 
 
+class RankTermModel(_Model):
+    """One ``[[ranking.terms]]`` entry: a site column scored and weighted."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    field: str
+    weight: float = Field(ge=0)
+    transform: TransformModel
+    per_campus: bool = False
+
+
 class RankingSection(_Model):
-    """``[ranking]``: how site scores mix suitability with the grid connection."""
+    """``[ranking]``: how site scores mix suitability with site-level terms."""
 
     suitability_weight: float = Field(default=0.6, ge=0)
-    interconnect_weight: float = Field(default=0.25, ge=0)
-    interconnect_transform: TransformModel = TransformModel(kind="linear", low=40.0, high=0.0)
-    capacity_weight: float = Field(default=0.15, ge=0)
-    capacity_transform: TransformModel = TransformModel(kind="linear", low=0.0, high=2.0)
+    terms: list[RankTermModel] | None = None
+
+
+class InterconnectSection(_Model):
+    """``[interconnect]``: routed tie lines, their costs, and the speed-to-power estimate."""
+
+    costs: str
+    cost_region: str = "TEPPC"
+    k_substations: int = Field(default=3, ge=1)
+    window_km: float = Field(default=30.0, gt=0)
+    barriers: list[str] = Field(default_factory=list)
+    urban_constraint: str | None = None
+    base_months: float = Field(default=12.0, ge=0)
+    months_per_km: dict[str, float] = Field(
+        default_factory=lambda: {"154": 0.3, "345": 0.5, "765": 0.8}
+    )
+    upgrade_months: float = Field(default=6.0, ge=0)
+    transformer_months: float = Field(default=18.0, ge=0)
+    reinforcement_months: float = Field(default=48.0, ge=0)
 
 
 class OutputsSection(_Model):
@@ -194,6 +221,7 @@ class StudyFile(_Model):
     ranking: RankingSection = RankingSection()
     outputs: OutputsSection = OutputsSection()
     electrical: ElectricalSection | None = None
+    interconnect: InterconnectSection | None = None
 
 
 class LayerModel(_Model):
@@ -418,20 +446,32 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
             except ValueError:
                 problems.append(f"{path}: electrical.x_ohm_per_km.{key}: keys are voltages in kV")
     r = study.ranking
-    problems += [
-        f"{path}: {p}"
-        for p in transform_problems(
-            _transform_spec(r.interconnect_transform), "ranking.interconnect_transform"
-        )
-    ]
-    problems += [
-        f"{path}: {p}"
-        for p in transform_problems(
-            _transform_spec(r.capacity_transform), "ranking.capacity_transform"
-        )
-    ]
-    if r.suitability_weight + r.interconnect_weight + r.capacity_weight <= 0:
+    terms = r.terms or []
+    for i, t in enumerate(terms):
+        where = f"ranking.terms[{i}].transform"
+        problems += [
+            f"{path}: {p}" for p in transform_problems(_transform_spec(t.transform), where)
+        ]
+    if len({t.name for t in terms}) != len(terms):
+        problems.append(f"{path}: ranking.terms: term names must be unique")
+    if r.terms is not None and r.suitability_weight + sum(t.weight for t in terms) <= 0:
         problems.append(f"{path}: ranking: the weights add up to 0")
+    ic = study.interconnect
+    if ic is not None:
+        need(ic.costs, "interconnect.costs", ("json",))
+        names = {k.name for k in study.constraints}
+        named = [("barriers", b) for b in ic.barriers] + [("urban_constraint", ic.urban_constraint)]
+        for key, value in named:
+            if value is not None and value not in names:
+                problems.append(
+                    f"{path}: interconnect.{key}: {value!r} is not a constraint name; the study "
+                    f"has {', '.join(sorted(names)) or 'none'}"
+                )
+        for key in ic.months_per_km:
+            try:
+                float(key)
+            except ValueError:
+                problems.append(f"{path}: interconnect.months_per_km.{key}: keys are kV")
     return problems
 
 
@@ -476,7 +516,7 @@ def load_study(
         raise ConfigError(f"--resolution must be a positive number of metres, got {resolution_m}")
     root = resolve_data_root(path, model.study.data_root, data_root=data_root, environ=environ)
 
-    s, pg, rk = model.study, model.powergrid, model.ranking
+    s, pg = model.study, model.powergrid
     return StudySpec(
         name=s.name,
         title=s.title or s.name,
@@ -533,13 +573,7 @@ def load_study(
             backbone_kv=pg.backbone_kv,
             power_factor=pg.power_factor,
         ),
-        ranking=RankingSpec(
-            suitability_weight=rk.suitability_weight,
-            interconnect_weight=rk.interconnect_weight,
-            interconnect_transform=_transform_spec(rk.interconnect_transform),
-            capacity_weight=rk.capacity_weight,
-            capacity_transform=_transform_spec(rk.capacity_transform),
-        ),
+        ranking=_ranking_spec(model.ranking),
         outputs=OutputSpec(
             map_html=model.outputs.map_html,
             suitability_tif=model.outputs.suitability_tif,
@@ -550,6 +584,43 @@ def load_study(
         place_layer=s.place_layer,
         place_field=s.place_field,
         electrical=_electrical_spec(model.electrical),
+        interconnect=_interconnect_spec(model.interconnect),
+    )
+
+
+def _ranking_spec(r: RankingSection) -> RankingSpec:
+    if r.terms is None:
+        return RankingSpec(suitability_weight=r.suitability_weight)
+    return RankingSpec(
+        suitability_weight=r.suitability_weight,
+        terms=tuple(
+            RankTerm(
+                name=t.name,
+                field=t.field,
+                weight=t.weight,
+                transform=_transform_spec(t.transform),
+                per_campus=t.per_campus,
+            )
+            for t in r.terms
+        ),
+    )
+
+
+def _interconnect_spec(ic: InterconnectSection | None) -> InterconnectSpec | None:
+    if ic is None:
+        return None
+    return InterconnectSpec(
+        costs=ic.costs,
+        cost_region=ic.cost_region,
+        k_substations=ic.k_substations,
+        window_km=ic.window_km,
+        barriers=tuple(ic.barriers),
+        urban_constraint=ic.urban_constraint,
+        base_months=ic.base_months,
+        months_per_km=tuple(sorted((float(k), v) for k, v in ic.months_per_km.items())),
+        upgrade_months=ic.upgrade_months,
+        transformer_months=ic.transformer_months,
+        reinforcement_months=ic.reinforcement_months,
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "LayerSpec",
     "OutputSpec",
     "PowerGridSpec",
+    "RankTerm",
     "RankingSpec",
     "SelectSpec",
     "SitesSpec",
@@ -193,29 +194,66 @@ class ElectricalSpec:
 
 @dataclass(frozen=True)
 class InterconnectSpec:
-    """Routed interconnection: cost tables, search, and the speed-to-power estimate."""
+    """Routed interconnection (docs/domain.md section 4) and the speed-to-power estimate.
+
+    ``costs`` names a layer holding the reVX cost tables; ``cost_region`` picks their region.
+    Routes search ``window_km`` around each site and its ``k_substations`` nearest feasible
+    substations; cells of the constraints named in ``barriers`` (and outside the study area) are
+    impassable, cells of ``urban_constraint`` carry the urban cost multiplier. The ``*_months``
+    keys are the lead-time assumptions of :mod:`gridsite.powergrid.timeline`.
+    """
 
     costs: str
     cost_region: str = "TEPPC"
     k_substations: int = 3
     window_km: float = 30.0
-    barrier_constraints: tuple[str, ...] = ()
-    urban_layer: str | None = None
+    barriers: tuple[str, ...] = ()
+    urban_constraint: str | None = None
+    base_months: float = 12.0
+    months_per_km: tuple[tuple[float, float], ...] = ((154.0, 0.3), (345.0, 0.5), (765.0, 0.8))
+    upgrade_months: float = 6.0
+    transformer_months: float = 18.0
+    reinforcement_months: float = 48.0
+
+
+@dataclass(frozen=True)
+class RankTerm:
+    """One site-level term of the final score: a site column, its transform and weight.
+
+    With ``per_campus`` the column is divided by ``campus_mw`` before the transform (capacities
+    as multiples of the campus). The term's score column is ``score_<name>``.
+    """
+
+    name: str
+    field: str
+    weight: float
+    transform: TransformSpec
+    per_campus: bool = False
 
 
 @dataclass(frozen=True)
 class RankingSpec:
-    """How the final site score mixes the area's suitability with its grid connection.
+    """How the final site score mixes the parcel's suitability with site-level terms.
 
-    ``score = w_s * suitability + w_i * T_i(interconnect_km) + w_c * T_c(capacity_mw / campus_mw)``
-    with the weights normalised to 1.
+    ``score = (w_s x suitability + sum_t w_t x T_t(field_t)) / (w_s + sum_t w_t)``, in [0, 1].
     """
 
     suitability_weight: float = 0.6
-    interconnect_weight: float = 0.25
-    interconnect_transform: TransformSpec = TransformSpec(kind="linear", low=40.0, high=0.0)
-    capacity_weight: float = 0.15
-    capacity_transform: TransformSpec = TransformSpec(kind="linear", low=0.0, high=2.0)
+    terms: tuple[RankTerm, ...] = (
+        RankTerm(
+            name="interconnect",
+            field="interconnect_km",
+            weight=0.25,
+            transform=TransformSpec(kind="linear", low=40.0, high=0.0),
+        ),
+        RankTerm(
+            name="capacity",
+            field="capacity_mw",
+            weight=0.15,
+            transform=TransformSpec(kind="linear", low=0.0, high=2.0),
+            per_campus=True,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ network distance from that bus to the bulk backbone, and a cheap capacity bound 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -21,7 +22,13 @@ from gridsite.errors import PowerGridError
 from gridsite.geo import M_PER_KM
 from gridsite.powergrid.graph import DEFAULT_RATING_MVA_PER_CIRCUIT
 
-__all__ = ["CONNECTION_COLUMNS", "connect_sites", "required_connection_kv", "station_capacity_mw"]
+__all__ = [
+    "CONNECTION_COLUMNS",
+    "backbone_path_km",
+    "connect_sites",
+    "required_connection_kv",
+    "station_capacity_mw",
+]
 
 #: Columns of :func:`connect_sites`' result, in order.
 CONNECTION_COLUMNS: tuple[str, ...] = (
@@ -173,12 +180,7 @@ def connect_sites(
     bus_xy = np.array([(G.nodes[n]["x_m"], G.nodes[n]["y_m"]) for n in candidates])
     distance_m, index = cKDTree(bus_xy).query(sites)
 
-    backbone = [n for n, kv in G.nodes(data="voltage_kv") if kv >= backbone_kv]
-    # One multi-source Dijkstra from the whole backbone gives every bus its distance to the
-    # nearest backbone bus; running it per site would repeat the same search.
-    to_backbone_km = (
-        nx.multi_source_dijkstra_path_length(G, backbone, weight="length_km") if backbone else {}
-    )
+    to_backbone_km = _to_backbone_km(G, backbone_kv)
 
     buses_by_station: dict[str, list[str]] = {}
     for n, station in G.nodes(data="station_id"):
@@ -205,6 +207,24 @@ def connect_sites(
             }
         )
     return pd.DataFrame(rows, columns=list(CONNECTION_COLUMNS))
+
+
+def backbone_path_km(G: nx.Graph, buses: Iterable[str], *, backbone_kv: float) -> pd.Series:
+    """Shortest network path (km, by ``length_km``) from each bus to any backbone bus.
+
+    0 on the backbone, NaN on an island without one.
+    """
+    dist = _to_backbone_km(G, backbone_kv)
+    return pd.Series({b: float(dist.get(b, math.nan)) for b in buses}, name="backbone_path_km")
+
+
+def _to_backbone_km(G: nx.Graph, backbone_kv: float) -> dict[Any, float]:
+    backbone = [n for n, kv in G.nodes(data="voltage_kv") if kv >= backbone_kv]
+    # One multi-source Dijkstra from the whole backbone gives every bus its distance to the
+    # nearest backbone bus; running it per site would repeat the same search.
+    if not backbone:
+        return {}
+    return dict(nx.multi_source_dijkstra_path_length(G, backbone, weight="length_km"))
 
 
 def _station_capacity_mw(G: nx.Graph, station_buses: list[str], power_factor: float) -> float:

@@ -1,4 +1,4 @@
-"""Rank candidate sites: mix parcel suitability with the grid connection, best first."""
+"""Rank candidate sites: mix parcel suitability with site-level terms, best first."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from gridsite.criteria.transforms import apply_transform
+from gridsite.errors import ConfigError
 from gridsite.mcda.overlay import normalise_weights
 from gridsite.spec import RankingSpec
 
@@ -15,44 +16,48 @@ __all__ = ["rank_sites"]
 def rank_sites(table: pd.DataFrame, ranking: RankingSpec, *, campus_mw: float) -> pd.DataFrame:
     """Score and rank sites.
 
-    ``score = w_s * suitability + w_i * T_i(interconnect_km) + w_c * T_c(capacity_mw / campus_mw)``
-    with weights normalised to 1 and T the configured transforms, so the score is in [0, 1].
-    A site without a figure for a term (NaN) scores 0 on that term.
+    ``score = w_s x suitability + sum_t w_t x T_t(field_t)`` with the weights normalised to 1 and
+    ``T_t`` each term's transform (applied to ``field_t / campus_mw`` for ``per_campus`` terms),
+    so the score is in [0, 1]. A site without a figure for a term (NaN) scores 0 on it.
 
     Parameters
     ----------
     table
-        One row per site with ``suitability``, ``interconnect_km`` and ``capacity_mw``.
+        One row per site with ``suitability`` and every term's field.
     ranking
-        Weights and transforms.
+        Weights, terms and transforms.
     campus_mw
-        Campus demand (MW), to express capacity as a multiple of it.
+        Campus demand (MW), for ``per_campus`` terms.
 
     Returns
     -------
     pandas.DataFrame
-        ``table`` sorted best first, with ``score_interconnect``, ``score_capacity``, ``score``
-        and ``rank`` (1 = best; ties keep the input order) added.
+        ``table`` sorted best first, with ``score_<term>`` per term, ``score`` and ``rank``
+        (1 = best; ties keep the input order).
+
+    Raises
+    ------
+    ConfigError
+        When a term's field is not a column of ``table``.
     """
-    w = normalise_weights(
-        {
-            "suitability": ranking.suitability_weight,
-            "interconnect": ranking.interconnect_weight,
-            "capacity": ranking.capacity_weight,
-        }
+    missing = [t.field for t in ranking.terms if t.field not in table.columns]
+    if missing:
+        raise ConfigError(
+            f"ranking.terms: field(s) {', '.join(missing)} are not site columns here; available: "
+            f"{', '.join(c for c in table.columns if c != 'geometry')}"
+        )
+    weights = normalise_weights(
+        {"suitability": ranking.suitability_weight} | {t.name: t.weight for t in ranking.terms}
     )
     out = table.copy()
-    s_int = apply_transform(out["interconnect_km"].to_numpy(float), ranking.interconnect_transform)
-    s_cap = apply_transform(
-        out["capacity_mw"].to_numpy(float) / campus_mw, ranking.capacity_transform
-    )
-    out["score_interconnect"] = np.nan_to_num(s_int.astype(float), nan=0.0)
-    out["score_capacity"] = np.nan_to_num(s_cap.astype(float), nan=0.0)
-    score = (
-        w["suitability"] * out["suitability"].to_numpy(float)
-        + w["interconnect"] * out["score_interconnect"].to_numpy(float)
-        + w["capacity"] * out["score_capacity"].to_numpy(float)
-    )
+    score = weights["suitability"] * out["suitability"].to_numpy(float)
+    for t in ranking.terms:
+        raw = out[t.field].to_numpy(float)
+        if t.per_campus:
+            raw = raw / campus_mw
+        s = np.nan_to_num(apply_transform(raw, t.transform).astype(float), nan=0.0)
+        out[f"score_{t.name}"] = s
+        score = score + weights[t.name] * s
     out["score"] = np.clip(score, 0.0, 1.0)
     out = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)

@@ -1,0 +1,29 @@
+"""Orchestration: study file -> layers -> criteria -> overlay -> sites -> power grid -> outputs.
+
+This package only wires stages together; each computation lives in its stage's module.
+"""
+
+from gridsite.study.inputs import check_inputs, used_layers
+from gridsite.study.result import (
+    SITE_COLUMNS,
+    StudyResult,
+    check_outputs_free,
+    grid_output_names,
+    output_names,
+    write_grid_outputs,
+)
+from gridsite.study.run import GridModel, ProgressCallback, Study
+
+__all__ = [
+    "SITE_COLUMNS",
+    "GridModel",
+    "ProgressCallback",
+    "Study",
+    "StudyResult",
+    "check_inputs",
+    "check_outputs_free",
+    "grid_output_names",
+    "output_names",
+    "used_layers",
+    "write_grid_outputs",
+]

@@ -1,0 +1,292 @@
+"""What a study run produced, and how it is written to disk (through the report edge)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from gridsite.errors import OutputExistsError
+from gridsite.geo import Raster
+from gridsite.powergrid.graph import graph_to_gdfs
+from gridsite.report.manifest import build_manifest, write_manifest
+from gridsite.report.raster import write_geotiff
+from gridsite.report.vector import write_csv, write_geojson
+from gridsite.spec import StudySpec
+
+__all__ = [
+    "SITE_COLUMNS",
+    "StudyResult",
+    "check_outputs_free",
+    "grid_output_names",
+    "output_names",
+    "write_grid_outputs",
+]
+
+#: Leading columns of the sites table, in order; the rest follow (``score_<criterion>``,
+#: ``value_<criterion>``, ...). Columns of stages a study does not run are absent.
+SITE_COLUMNS = (
+    "rank",
+    "site_id",
+    "score",
+    "suitability",
+    "area_ha",
+    "lon",
+    "lat",
+    "province",
+    "place",
+    "supplied",
+    "substation_id",
+    "substation_name",
+    "substation_kv",
+    "interconnect_km",
+    "route_km",
+    "interconnect_cost_musd",
+    "line_cost_musd",
+    "substation_cost_musd",
+    "transformer_cost_musd",
+    "parallel_circuits",
+    "hosting_capacity_mw",
+    "hosting_capacity_n0_mw",
+    "headroom_mw",
+    "maxflow_capacity_mw",
+    "capacity_mw",
+    "independent_feeds",
+    "speed_to_power_months",
+    "backbone_path_km",
+    "required_kv",
+)
+
+
+def output_names(spec: StudySpec) -> list[str]:
+    """File names a run of ``spec`` writes, given its ``[outputs]`` and stages."""
+    o = spec.outputs
+    names = ["sites.geojson", "sites.csv"]
+    names += ["suitability.tif"] if o.suitability_tif else []
+    names += ["grid.geojson"] if o.grid_geojson else []
+    names += ["grid_qa.csv"]
+    names += ["hosting_capacity.csv", "hosting_capacity.geojson"] if spec.electrical else []
+    names += ["routes.geojson"] if spec.interconnect else []
+    names += ["map.html"] if o.map_html else []
+    return [*names, "manifest.json"]
+
+
+def check_outputs_free(paths: Iterable[Path]) -> None:
+    """Raise :class:`OutputExistsError` naming every path of ``paths`` that exists."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing:
+        raise OutputExistsError(
+            f"outputs exist already: {', '.join(existing)}; pass --overwrite (overwrite=True) "
+            "or choose another output folder"
+        )
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, Path):
+        return str(v)
+    return v
+
+
+@dataclass
+class StudyResult:
+    """What a study run produced; :meth:`write` puts it on disk.
+
+    Attributes
+    ----------
+    spec
+        The resolved study.
+    sites
+        Ranked sites (best first), polygons in the study CRS.
+    suitability
+        Suitability in [0, 1] on the study grid; NaN outside the study area, 0 where excluded.
+    scores
+        Each criterion's score raster in [0, 1].
+    excluded
+        Cells excluded by any constraint.
+    grid_graph
+        The power-grid graph (nodes: buses; edges: lines, transformers, converters); with an
+        ``[electrical]`` section it carries the electrical model of the first screened hour.
+    hosting
+        Per substation bus (with ``[electrical]``): hosting capacities and bounds; else None.
+    routes
+        Routed tie lines of the ranked sites (with ``[interconnect]``), else None.
+    grid_qa
+        The power-grid QA table (islands, unconnected buses, far snaps...).
+    timings_s
+        Seconds per stage.
+    inputs
+        ``(layer name, path)`` of every file read.
+    stats
+        Counts and figures worth keeping in the manifest.
+    """
+
+    spec: StudySpec
+    sites: gpd.GeoDataFrame
+    suitability: Raster
+    scores: dict[str, NDArray[np.float32]]
+    excluded: NDArray[np.bool_]
+    grid_graph: nx.Graph
+    hosting: gpd.GeoDataFrame | None = None
+    routes: gpd.GeoDataFrame | None = None
+    grid_qa: pd.DataFrame | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+    inputs: list[tuple[str, Path]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def output_names(self) -> list[str]:
+        """File names :meth:`write` produces."""
+        return output_names(self.spec)
+
+    def attributions(self) -> list[dict[str, str]]:
+        """Licence and attribution of every layer the run read, one entry per distinct text."""
+        seen: dict[str, dict[str, str]] = {}
+        for name, _ in self.inputs:
+            spec = self.spec.layers[name]
+            if spec.attribution and spec.attribution not in seen:
+                seen[spec.attribution] = {
+                    "layer": name,
+                    "licence": spec.licence,
+                    "attribution": spec.attribution,
+                }
+        return list(seen.values())
+
+    def write(self, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
+        """Write the outputs (see :func:`output_names`) into ``out_dir``.
+
+        Every file is written to a temporary name and renamed into place. Unless ``overwrite``,
+        nothing is written when any of the outputs exists already.
+
+        Returns
+        -------
+        list of Path
+            The files written.
+
+        Raises
+        ------
+        OutputExistsError
+            Naming the outputs that exist, when ``overwrite`` is false.
+        """
+        from gridsite.report.webmap import write_map  # folium only when a map is written
+
+        out = Path(out_dir)
+        paths = {name: out / name for name in self.output_names()}
+        if not overwrite:
+            check_outputs_free(paths.values())
+        out.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        sites_wgs = self.sites.to_crs(4326)
+        grid = self.suitability.grid
+        buses, lines = graph_to_gdfs(self.grid_graph)
+        attributions = self.attributions()
+        kw: dict[str, Any] = {"overwrite": overwrite}
+        written = [
+            write_geojson(sites_wgs, paths["sites.geojson"], **kw),
+            write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"], **kw),
+        ]
+        if "suitability.tif" in paths:
+            written.append(
+                write_geotiff(
+                    self.suitability.array,
+                    grid,
+                    paths["suitability.tif"],
+                    description="suitability score, 0-1, 0 = excluded",
+                    **kw,
+                )
+            )
+        if "grid.geojson" in paths:
+            both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
+            written.append(write_geojson(both, paths["grid.geojson"], **kw))
+        qa = self.grid_qa if self.grid_qa is not None else pd.DataFrame()
+        written.append(write_csv(qa, paths["grid_qa.csv"], **kw))
+        if self.hosting is not None:
+            written.append(
+                write_csv(
+                    pd.DataFrame(self.hosting.drop(columns="geometry")),
+                    paths["hosting_capacity.csv"],
+                    **kw,
+                )
+            )
+            written.append(write_geojson(self.hosting, paths["hosting_capacity.geojson"], **kw))
+        if "routes.geojson" in paths:
+            routes = (
+                self.routes
+                if self.routes is not None
+                else gpd.GeoDataFrame(geometry=[], crs=grid.crs)
+            )
+            written.append(write_geojson(routes, paths["routes.geojson"], **kw))
+        if "map.html" in paths:
+            written.append(
+                write_map(
+                    paths["map.html"],
+                    suitability=self.suitability.array,
+                    grid=grid,
+                    sites=sites_wgs,
+                    buses=buses,
+                    lines=lines,
+                    attributions=[a["attribution"] for a in attributions],
+                    title=self.spec.title,
+                    **kw,
+                )
+            )
+        timings = dict(self.timings_s)
+        timings["write"] = time.perf_counter() - t0
+        manifest = build_manifest(
+            study_name=self.spec.name,
+            config=dict(_plain(asdict(self.spec))),
+            inputs=self.inputs,
+            timings_s=timings,
+            attributions=attributions,
+            outputs=written,
+        )
+        manifest["stats"] = self.stats
+        written.append(write_manifest(manifest, paths["manifest.json"], **kw))
+        return written
+
+
+def grid_output_names(spec: StudySpec) -> list[str]:
+    """File names :func:`write_grid_outputs` produces."""
+    names = ["grid.geojson", "grid_qa.csv"]
+    names += ["hosting_capacity.csv", "hosting_capacity.geojson"] if spec.electrical else []
+    return names
+
+
+def write_grid_outputs(
+    spec: StudySpec,
+    graph: nx.Graph,
+    qa: pd.DataFrame,
+    hosting: gpd.GeoDataFrame | None,
+    out_dir: Path | str,
+    *,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write the power-grid model of a study: graph, QA table, hosting capacities."""
+    out = Path(out_dir)
+    paths = {name: out / name for name in grid_output_names(spec)}
+    if not overwrite:
+        check_outputs_free(paths.values())
+    out.mkdir(parents=True, exist_ok=True)
+    buses, lines = graph_to_gdfs(graph)
+    both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
+    written = [
+        write_geojson(both, paths["grid.geojson"], overwrite=overwrite),
+        write_csv(qa, paths["grid_qa.csv"], overwrite=overwrite),
+    ]
+    if hosting is not None:
+        table = pd.DataFrame(hosting.drop(columns="geometry"))
+        written.append(write_csv(table, paths["hosting_capacity.csv"], overwrite=overwrite))
+        written.append(
+            write_geojson(hosting, paths["hosting_capacity.geojson"], overwrite=overwrite)
+        )
+    return written

@@ -1,0 +1,395 @@
+"""The study pipeline: layers, criteria, overlay, parcels, power grid, connection, ranking."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from rasterio.enums import Resampling
+
+from gridsite import layers
+from gridsite.config import load_study
+from gridsite.criteria.constraints import exclusion_mask
+from gridsite.criteria.distance import distance_to_mask
+from gridsite.criteria.interpolate import idw_to_grid
+from gridsite.criteria.transforms import apply_transform
+from gridsite.errors import LayerError
+from gridsite.geo import M_PER_KM, Raster, RasterGrid
+from gridsite.mcda.overlay import weighted_linear_combination
+from gridsite.powergrid.connect import required_connection_kv
+from gridsite.powergrid.graph import graph_from_pypsa_tables, graph_summary
+from gridsite.powergrid.qa import grid_qa, qa_summary
+from gridsite.sites import (
+    assign_region_names,
+    nearest_names,
+    parcel_size_cells,
+    parcels_to_sites,
+    pick_parcels,
+)
+from gridsite.spec import CriterionSpec, SelectSpec, StudySpec
+from gridsite.study.connection import connect_and_rank
+from gridsite.study.electrical import overload_rows, run_electrical
+from gridsite.study.result import SITE_COLUMNS, StudyResult, check_outputs_free, output_names
+
+__all__ = ["GridModel", "ProgressCallback", "Study"]
+
+log = logging.getLogger(__name__)
+
+#: Called with the name of each stage as it starts.
+ProgressCallback = Callable[[str], None]
+
+
+class Study:
+    """A siting study: build with :meth:`from_toml`, run with :meth:`run`.
+
+    Examples
+    --------
+    >>> study = Study.from_toml("studies/korea.toml")          # doctest: +SKIP
+    >>> result = study.run()                                    # doctest: +SKIP
+    >>> result.sites[["rank", "site_id", "score"]].head()       # doctest: +SKIP
+    """
+
+    def __init__(self, spec: StudySpec) -> None:
+        self.spec = spec
+
+    @classmethod
+    def from_toml(
+        cls,
+        path: Path | str,
+        data_root: Path | str | None = None,
+        *,
+        resolution_m: float | None = None,
+    ) -> Study:
+        """Read and validate a study file.
+
+        Parameters
+        ----------
+        path
+            The study TOML file.
+        data_root
+            Folder holding the data pack; else ``GRIDSITE_DATA``, else the file's ``data_root``.
+        resolution_m
+            Cell size in metres (study CRS), overriding the file's.
+        """
+        return cls(load_study(path, data_root=data_root, resolution_m=resolution_m))
+
+    def check_outputs_free(self, out_dir: Path | str) -> None:
+        """Raise :class:`OutputExistsError` if any output of this study exists in ``out_dir``."""
+        check_outputs_free(Path(out_dir) / name for name in output_names(self.spec))
+
+    def with_top(self, count: int) -> Study:
+        """Return a copy of the study that keeps ``count`` sites."""
+        return Study(replace(self.spec, sites=replace(self.spec.sites, count=count)))
+
+    def run(self, *, progress: ProgressCallback | None = None) -> StudyResult:
+        """Run every stage and return the result (nothing is written)."""
+        return _Run(self.spec, progress).execute()
+
+    def grid(self, *, progress: ProgressCallback | None = None) -> GridModel:
+        """Build only the power-grid model: graph, hosting capacity (with ``[electrical]``), QA."""
+        run = _Run(self.spec, progress)
+        model = run.power_grid()
+        model.stats["timings_s"] = dict(run.timings)
+        model.stats["inputs"] = {k: str(v) for k, v in sorted(run.inputs.items())}
+        return model
+
+
+@dataclass
+class GridModel:
+    """The power grid of a study: graph (with the electrical model if any), hosting, QA."""
+
+    graph: nx.Graph
+    hosting: gpd.GeoDataFrame | None
+    qa: pd.DataFrame
+    required_kv: float
+    stats: dict[str, Any]
+
+
+class _Run:
+    """State of one run: the layers read so far and the stage timings (no global state)."""
+
+    def __init__(self, spec: StudySpec, progress: ProgressCallback | None) -> None:
+        self.spec = spec
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self.inputs: dict[str, Path] = {}
+        self._vectors: dict[str, gpd.GeoDataFrame] = {}
+        self._tables: dict[str, pd.DataFrame] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress is not None:
+            self.progress(name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
+
+    def vector(self, name: str, *, require: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+        if name not in self._vectors:
+            spec = self.spec.layers[name]
+            self._vectors[name] = layers.read_vector(
+                spec, self.spec.data_root, crs=self.spec.crs, require=require
+            )
+            self.inputs[name] = layers.layer_path(spec, self.spec.data_root)
+        return self._vectors[name]
+
+    def table(self, name: str, *, require: tuple[str, ...] = ()) -> pd.DataFrame:
+        if name not in self._tables:
+            spec = self.spec.layers[name]
+            self._tables[name] = layers.read_table(spec, self.spec.data_root, require=require)
+            self.inputs[name] = layers.layer_path(spec, self.spec.data_root)
+        return self._tables[name]
+
+    def raster(self, name: str, grid: RasterGrid, resampling: Resampling) -> NDArray[np.float32]:
+        spec = self.spec.layers[name]
+        self.inputs[name] = layers.layer_path(spec, self.spec.data_root)
+        return layers.read_raster(spec, self.spec.data_root, grid, resampling=resampling)
+
+    def features_mask(
+        self, layer: str, select: SelectSpec | None, grid: RasterGrid, *, area: bool
+    ) -> NDArray[np.bool_]:
+        gdf = layers.select_features(self.vector(layer), select, layer=layer)
+        return layers.rasterize_mask(gdf, grid, all_touched=not area)
+
+    def criterion_value(self, c: CriterionSpec, grid: RasterGrid) -> NDArray[np.float32]:
+        if c.measure == "distance":
+            mask = self.features_mask(c.layer, c.select, grid, area=False)
+            if not mask.any():
+                raise LayerError(
+                    f"criterion {c.name!r}: layer {c.layer!r} has no feature inside the study "
+                    "grid after its select filter; check the filter, the layer's CRS and extent"
+                )
+            dist_km = distance_to_mask(mask, resolution_m=grid.resolution_m) / M_PER_KM
+            return dist_km.astype(np.float32)
+        if c.measure == "interpolate":
+            assert c.field is not None  # checked by config
+            pts = layers.select_features(
+                self.vector(c.layer, require=(c.field,)), c.select, layer=c.layer
+            )
+            xy = np.column_stack([pts.geometry.x, pts.geometry.y])
+            vals = pd.to_numeric(pts[c.field], errors="coerce").to_numpy(float)
+            return idw_to_grid(xy, vals, grid)
+        return self.raster(c.layer, grid, Resampling.bilinear)
+
+    def execute(self) -> StudyResult:
+        spec = self.spec
+        with self.stage("study area"):
+            outline = self.vector(spec.area_layer)
+            if outline.empty:
+                raise LayerError(f"study area layer {spec.area_layer!r} has no features")
+            xmin, ymin, xmax, ymax = outline.total_bounds
+            m = spec.area_margin_km * M_PER_KM
+            grid = RasterGrid.from_bounds(
+                (xmin - m, ymin - m, xmax + m, ymax + m),
+                resolution_m=spec.resolution_m,
+                crs=spec.crs,
+            )
+            in_area = layers.rasterize_mask(outline, grid, all_touched=False)
+        log.info(
+            "study grid: %d x %d cells of %.0f m in %s", *grid.shape, grid.resolution_m, grid.crs
+        )
+
+        values: dict[str, NDArray[np.float32]] = {}
+        scores: dict[str, NDArray[np.float32]] = {}
+        with self.stage("criteria"):
+            for c in spec.criteria:
+                values[c.name] = self.criterion_value(c, grid)
+                scores[c.name] = apply_transform(values[c.name], c.transform)
+
+        excluded = ~in_area
+        masks: dict[str, NDArray[np.bool_]] = {}
+        with self.stage("constraints"):
+            for k in spec.constraints:
+                if k.kind == "raster_values":
+                    r = self.raster(k.layer, grid, Resampling.nearest)
+                    hit = np.isin(r, np.asarray(k.values, dtype=np.float32))
+                else:
+                    feats = self.features_mask(
+                        k.layer, k.select, grid, area=k.kind in ("inside", "outside")
+                    )
+                    hit = exclusion_mask(
+                        k.kind,
+                        feats,
+                        buffer_m=k.buffer_km * M_PER_KM,
+                        resolution_m=grid.resolution_m,
+                    )
+                masks[k.name] = hit
+                excluded |= hit
+        excluded_km2 = {
+            n: float((m & in_area).sum() * grid.cell_area_m2 / 1e6) for n, m in masks.items()
+        }
+        log.info(
+            "constraints: %s",
+            ", ".join(f"{n} {a:,.0f} km2" for n, a in excluded_km2.items()) or "none",
+        )
+
+        with self.stage("overlay"):
+            suit = weighted_linear_combination(
+                scores, {c.name: c.weight for c in spec.criteria}, excluded=excluded & in_area
+            )
+            suit[~in_area] = np.nan
+        open_km2 = float((np.nan_to_num(suit) > 0).sum() * grid.cell_area_m2 / 1e6)
+        area_km2 = float(in_area.sum() * grid.cell_area_m2 / 1e6)
+        log.info("suitability: %s km2 open of %s km2", f"{open_km2:,.0f}", f"{area_km2:,.0f}")
+
+        with self.stage("sites"):
+            size = parcel_size_cells(spec.campus.campus_area_ha, grid.resolution_m)
+            parcels = pick_parcels(
+                suit,
+                grid,
+                size=size,
+                count=spec.sites.count * spec.sites.pool_factor,
+                min_spacing_km=spec.sites.min_spacing_km,
+            )
+            table = parcels_to_sites(
+                parcels, grid, scores=scores, values=values, id_prefix=spec.name
+            )
+        log.info("sites: %d candidate parcels of %d x %d cells", len(parcels), size, size)
+
+        grid_model = self.power_grid()
+        graph, hosting, qa = grid_model.graph, grid_model.hosting, grid_model.qa
+        need_kv = grid_model.required_kv
+        stats: dict[str, Any] = dict(grid_model.stats)
+
+        with self.stage("connection"):
+            outcome = connect_and_rank(
+                table,
+                spec=spec,
+                grid=grid,
+                graph=graph,
+                hosting=hosting,
+                required_kv=need_kv,
+                masks=masks,
+                in_area=in_area,
+            )
+
+        with self.stage("ranking"):
+            ranked = outcome.sites.head(spec.sites.count).copy()
+            sites = self._describe(gpd.GeoDataFrame(ranked, geometry="geometry", crs=grid.crs))
+            routes = outcome.routes
+            if routes is not None:
+                routes = routes[routes["site_id"].isin(sites["site_id"])].sort_values("rank")
+        log.info(
+            "ranking: %d sites, best %s (score %.3f)",
+            len(sites),
+            sites["site_id"].iloc[0],
+            sites["score"].iloc[0],
+        )
+
+        stats |= {
+            "grid_shape": list(grid.shape),
+            "resolution_m": grid.resolution_m,
+            "excluded_km2": excluded_km2,
+            "open_km2": open_km2,
+        }
+        return StudyResult(
+            spec=spec,
+            sites=sites,
+            suitability=Raster(array=suit, grid=grid),
+            scores=scores,
+            excluded=excluded,
+            grid_graph=graph,
+            hosting=hosting,
+            routes=routes,
+            grid_qa=qa,
+            timings_s=dict(self.timings),
+            inputs=sorted(self.inputs.items()),
+            stats=stats,
+        )
+
+    def power_grid(self) -> GridModel:
+        """Build the power-grid graph, its electrical model and hosting capacity, and its QA."""
+        spec = self.spec
+        pg = spec.powergrid
+        with self.stage("power grid"):
+            trafos = self.vector(pg.transformers) if pg.transformers else None
+            convs = self.vector(pg.converters) if pg.converters else None
+            graph = graph_from_pypsa_tables(
+                _wgs84_table(self.vector(pg.buses)),
+                _wgs84_table(self.vector(pg.lines)),
+                None if trafos is None else _wgs84_table(trafos),
+                None if convs is None else _wgs84_table(convs),
+                crs=spec.crs,
+                rating_mva_per_circuit=pg.rating_mva_per_circuit,
+                power_factor=pg.power_factor,
+                rating_source=pg.rating_source,
+            )
+            need_kv = required_connection_kv(
+                spec.campus.campus_mw,
+                rating_mva_per_circuit=pg.rating_mva_per_circuit,
+                min_kv=pg.min_connection_kv,
+                power_factor=pg.power_factor,
+            )
+        log.info(
+            "connection: a %.0f MW campus connects at >= %.0f kV", spec.campus.campus_mw, need_kv
+        )
+        stats: dict[str, Any] = {
+            "power_grid": graph_summary(graph),
+            "required_connection_kv": need_kv,
+        }
+        hosting = None
+        overloaded = pd.DataFrame()
+        if spec.electrical is not None:
+            with self.stage("hosting capacity"):
+                el = run_electrical(self, graph, spec)
+            graph, hosting, overloaded = el.graph, el.hosting, el.overloads
+            stats["hours"] = [h.__dict__ for h in el.hours]
+            stats["x_ohm_per_km"] = {str(k): v for k, v in el.x_ohm_per_km.items()}
+            stats["base_case_overloads"] = len(el.overloads)
+        with self.stage("power grid"):
+            qa = grid_qa(graph)
+            if not overloaded.empty:
+                qa = pd.concat([qa, overload_rows(graph, overloaded)], ignore_index=True)
+        log.info(qa_summary(qa))
+        return GridModel(graph=graph, hosting=hosting, qa=qa, required_kv=need_kv, stats=stats)
+
+    def _describe(self, ranked: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Name each site's province and nearest place; order the columns."""
+        spec = self.spec
+        if spec.province_layer and spec.province_field:
+            regions = self.vector(spec.province_layer, require=(spec.province_field,))
+            ranked = assign_region_names(ranked, regions, field=spec.province_field)
+        else:
+            ranked["province"] = ""
+        ranked["place"] = ""
+        if spec.place_layer and spec.place_field:
+            places = self.vector(spec.place_layer, require=(spec.place_field,))
+            xy = ranked[["x_m", "y_m"]].to_numpy()
+            ranked["place"] = nearest_names(xy, places, field=spec.place_field)
+            # OSM buses seldom carry names: an unnamed substation is named by its nearest town.
+            sub = ranked["substation_id"].notna()
+            if sub.any() and "substation_name" in ranked:
+                sub_xy = self._bus_xy(ranked.loc[sub, "substation_id"])
+                near = nearest_names(sub_xy, places, field=spec.place_field)
+                names = ranked.loc[sub, "substation_name"].fillna("").astype(str)
+                ranked.loc[sub, "substation_name"] = [
+                    n if n else f"near {t}" for n, t in zip(names, near, strict=True)
+                ]
+        lead = [c for c in SITE_COLUMNS if c in ranked.columns]
+        rest = [c for c in ranked.columns if c not in lead and c != "geometry"]
+        return gpd.GeoDataFrame(
+            ranked[[*lead, *rest, "geometry"]], geometry="geometry", crs=ranked.crs
+        )
+
+    def _bus_xy(self, bus_ids: pd.Series) -> NDArray[np.float64]:
+        buses = self.vector(self.spec.powergrid.buses)
+        xy = pd.DataFrame(
+            {"x": buses.geometry.x.to_numpy(), "y": buses.geometry.y.to_numpy()},
+            index=buses["bus_id"].astype(str),
+        )
+        return xy.loc[[str(b) for b in bus_ids]].to_numpy(float)
+
+
+def _wgs84_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Tables for the power-grid builder carry WGS84 geometry, as PyPSA-Earth writes them."""
+    return pd.DataFrame(gdf.to_crs(4326))
