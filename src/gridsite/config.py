@@ -127,6 +127,10 @@ class PowerGridSection(_Model):
     lines: str
     transformers: str | None = None
     converters: str | None = None
+    osm_ways: str | None = None
+    graph_source: Literal["tables", "osm_ways"] = "tables"
+    station_group_m: float = Field(default=500.0, gt=0)
+    snap_tolerance_m: float = Field(default=1000.0, gt=0)
     rating_mva_per_circuit: dict[str, float] = Field(
         default_factory=lambda: {"154": 452.0, "345": 2173.0, "765": 7290.0}
     )
@@ -192,6 +196,7 @@ class InterconnectSection(_Model):
     window_km: float = Field(default=30.0, gt=0)
     barriers: list[str] = Field(default_factory=list)
     urban_constraint: str | None = None
+    slope_layer: str | None = None
     base_months: float = Field(default=12.0, ge=0)
     months_per_km: dict[str, float] = Field(
         default_factory=lambda: {"154": 0.3, "345": 0.5, "765": 0.8}
@@ -410,6 +415,9 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
     need(study.powergrid.lines, "powergrid.lines")
     need(study.powergrid.transformers, "powergrid.transformers")
     need(study.powergrid.converters, "powergrid.converters")
+    need(study.powergrid.osm_ways, "powergrid.osm_ways")
+    if study.powergrid.graph_source == "osm_ways" and study.powergrid.osm_ways is None:
+        problems.append(f"{path}: powergrid.graph_source: 'osm_ways' needs powergrid.osm_ways")
     for key in study.powergrid.rating_mva_per_circuit:
         try:
             float(key)
@@ -459,6 +467,7 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
     ic = study.interconnect
     if ic is not None:
         need(ic.costs, "interconnect.costs", ("json",))
+        need(ic.slope_layer, "interconnect.slope_layer", ("raster",))
         names = {k.name for k in study.constraints}
         named = [("barriers", b) for b in ic.barriers] + [("urban_constraint", ic.urban_constraint)]
         for key, value in named:
@@ -565,6 +574,10 @@ def load_study(
             lines=pg.lines,
             transformers=pg.transformers,
             converters=pg.converters,
+            osm_ways=pg.osm_ways,
+            graph_source=pg.graph_source,
+            station_group_m=pg.station_group_m,
+            snap_tolerance_m=pg.snap_tolerance_m,
             rating_mva_per_circuit=tuple(
                 sorted((float(k), float(v)) for k, v in pg.rating_mva_per_circuit.items())
             ),
@@ -616,6 +629,7 @@ def _interconnect_spec(ic: InterconnectSection | None) -> InterconnectSpec | Non
         window_km=ic.window_km,
         barriers=tuple(ic.barriers),
         urban_constraint=ic.urban_constraint,
+        slope_layer=ic.slope_layer,
         base_months=ic.base_months,
         months_per_km=tuple(sorted((float(k), v) for k, v in ic.months_per_km.items())),
         upgrade_months=ic.upgrade_months,

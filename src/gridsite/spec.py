@@ -138,6 +138,10 @@ class PowerGridSpec:
     lines: str
     transformers: str | None = None
     converters: str | None = None
+    osm_ways: str | None = None
+    graph_source: Literal["tables", "osm_ways"] = "tables"
+    station_group_m: float = 500.0
+    snap_tolerance_m: float = 1000.0
     rating_mva_per_circuit: tuple[tuple[float, float], ...] = (
         (154.0, 452.0),
         (345.0, 2173.0),
@@ -199,7 +203,8 @@ class InterconnectSpec:
     ``costs`` names a layer holding the reVX cost tables; ``cost_region`` picks their region.
     Routes search ``window_km`` around each site and its ``k_substations`` nearest feasible
     substations; cells of the constraints named in ``barriers`` (and outside the study area) are
-    impassable, cells of ``urban_constraint`` carry the urban cost multiplier. The ``*_months``
+    impassable, cells of ``urban_constraint`` carry the urban cost multiplier, and a raster
+    ``slope_layer`` (slope in percent) the hill and mountain multipliers. The ``*_months``
     keys are the lead-time assumptions of :mod:`gridsite.powergrid.timeline`.
     """
 
@@ -209,6 +214,7 @@ class InterconnectSpec:
     window_km: float = 30.0
     barriers: tuple[str, ...] = ()
     urban_constraint: str | None = None
+    slope_layer: str | None = None
     base_months: float = 12.0
     months_per_km: tuple[tuple[float, float], ...] = ((154.0, 0.3), (345.0, 0.5), (765.0, 0.8))
     upgrade_months: float = 6.0

@@ -46,6 +46,7 @@ def connect_and_rank(
     required_kv: float,
     masks: Mapping[str, NDArray[np.bool_]],
     in_area: NDArray[np.bool_],
+    slope_pct: NDArray[np.floating] | None = None,
 ) -> ConnectionOutcome:
     """Connect every candidate site, rank, let sites compete for headroom, and rank again.
 
@@ -72,7 +73,9 @@ def connect_and_rank(
             sites = _compete_nearest(sites, spec)
         routes = None
     else:
-        options = _route_options(table, spec, grid, graph, hc, required_kv, masks, in_area)
+        options = _route_options(
+            table, spec, grid, graph, hc, required_kv, masks, in_area, slope_pct
+        )
         cheapest = _pick_cheapest(table, options)
         cheapest["headroom_mw"] = cheapest["hosting_capacity_mw"]
         cheapest["supplied"] = (
@@ -142,6 +145,7 @@ def _route_options(
     required_kv: float,
     masks: Mapping[str, NDArray[np.bool_]],
     in_area: NDArray[np.bool_],
+    slope_pct: NDArray[np.floating] | None,
 ) -> gpd.GeoDataFrame:
     ic = spec.interconnect
     assert ic is not None
@@ -149,7 +153,9 @@ def _route_options(
         layers.layer_path(spec.layers[ic.costs], spec.data_root), region=ic.cost_region
     )
     urban = masks.get(ic.urban_constraint) if ic.urban_constraint else None
-    multiplier = cost_multiplier_raster(grid.shape, costs=costs, urban=urban)
+    if slope_pct is not None:
+        slope_pct = np.nan_to_num(slope_pct, nan=0.0)  # no slope data: flat, not impassable
+    multiplier = cost_multiplier_raster(grid.shape, costs=costs, urban=urban, slope_pct=slope_pct)
     cost = line_cost_raster(multiplier, costs=costs, voltage_kv=required_kv)
     barriers = ~in_area
     for name in ic.barriers:

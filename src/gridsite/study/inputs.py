@@ -24,7 +24,7 @@ def used_layers(spec: StudySpec) -> dict[str, tuple[str, ...]]:
     for k in spec.constraints:
         add(k.layer, k.select.field if k.select else None)
     pg = spec.powergrid
-    for name in (pg.buses, pg.lines, pg.transformers, pg.converters):
+    for name in (pg.buses, pg.lines, pg.transformers, pg.converters, pg.osm_ways):
         add(name)
     e = spec.electrical
     if e is not None:
@@ -37,6 +37,7 @@ def used_layers(spec: StudySpec) -> dict[str, tuple[str, ...]]:
         add(e.reactance_branches)
     if spec.interconnect is not None:
         add(spec.interconnect.costs)
+        add(spec.interconnect.slope_layer)
     return {name: tuple(sorted(fields)) for name, fields in need.items()}
 
 

@@ -26,6 +26,7 @@ from gridsite.criteria.transforms import apply_transform
 from gridsite.errors import LayerError
 from gridsite.geo import M_PER_KM, Raster, RasterGrid
 from gridsite.mcda.overlay import weighted_linear_combination
+from gridsite.powergrid.build import graph_from_osm_lines
 from gridsite.powergrid.connect import required_connection_kv
 from gridsite.powergrid.graph import graph_from_pypsa_tables, graph_summary
 from gridsite.powergrid.qa import grid_qa, qa_summary
@@ -262,6 +263,12 @@ class _Run:
         stats: dict[str, Any] = dict(grid_model.stats)
 
         with self.stage("connection"):
+            ic = spec.interconnect
+            slope = (
+                self.raster(ic.slope_layer, grid, Resampling.bilinear)
+                if ic is not None and ic.slope_layer
+                else None
+            )
             outcome = connect_and_rank(
                 table,
                 spec=spec,
@@ -271,6 +278,7 @@ class _Run:
                 required_kv=need_kv,
                 masks=masks,
                 in_area=in_area,
+                slope_pct=slope,
             )
 
         with self.stage("ranking"):
@@ -324,6 +332,19 @@ class _Run:
                 power_factor=pg.power_factor,
                 rating_source=pg.rating_source,
             )
+            osm_qa = None
+            if pg.osm_ways is not None:
+                osm_graph, osm_qa = graph_from_osm_lines(
+                    self.vector(pg.osm_ways),
+                    self.vector(pg.buses),
+                    crs=spec.crs,
+                    station_group_m=pg.station_group_m,
+                    snap_tolerance_m=pg.snap_tolerance_m,
+                    rating_mva_per_circuit=pg.rating_mva_per_circuit,
+                    power_factor=pg.power_factor,
+                )
+                if pg.graph_source == "osm_ways":
+                    graph = osm_graph
             need_kv = required_connection_kv(
                 spec.campus.campus_mw,
                 rating_mva_per_circuit=pg.rating_mva_per_circuit,
@@ -348,6 +369,9 @@ class _Run:
             stats["base_case_overloads"] = len(el.overloads)
         with self.stage("power grid"):
             qa = grid_qa(graph)
+            if osm_qa is not None:
+                osm_qa = osm_qa.assign(issue="osm_" + osm_qa["issue"].astype(str))
+                qa = pd.concat([qa, osm_qa], ignore_index=True)
             if not overloaded.empty:
                 qa = pd.concat([qa, overload_rows(graph, overloaded)], ignore_index=True)
         log.info(qa_summary(qa))
