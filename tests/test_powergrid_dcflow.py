@@ -17,6 +17,7 @@ from gridsite.errors import PowerGridError
 from gridsite.powergrid import (
     dc_bus_results,
     dc_power_flow,
+    dcflow,
     graph_from_pandapower,
     islanding_outages,
     lodf,
@@ -90,8 +91,13 @@ def _triangle(**x_pu: float) -> nx.Graph:
 # --- PTDF and flows against pandapower --------------------------------------------------
 
 
+@pytest.mark.parametrize("dense_max", [2000, 0], ids=["cholesky", "superlu"])
 @pytest.mark.parametrize("case", CASES)
-def test_ptdf_equals_pandapower_makeptdf(case: str) -> None:
+def test_ptdf_equals_pandapower_makeptdf(
+    case: str, dense_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both factorisations (dense Cholesky for small grids, sparse LU for large) must agree.
+    monkeypatch.setattr(dcflow, "DENSE_MAX_BUSES", dense_max)
     net = getattr(pn, case)()
     P = ptdf(graph_from_pandapower(net))
     ref = pd.read_csv(REFERENCE / f"{case}_ptdf_slack_bus{SLACK_BUS[case]}.csv", index_col=0)
