@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -32,6 +33,15 @@ _data_option = click.option(
     default=None,
     help="Data root [default: $GRIDSITE_DATA, else the study file's data_root].",
 )
+
+
+def _output_options(f: Callable[..., None]) -> Callable[..., None]:
+    """Add --overwrite, -v and -q, shared by the commands that write outputs."""
+    f = click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")(f)
+    f = click.option(
+        "-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks)."
+    )(f)
+    return click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 80})
@@ -63,9 +73,7 @@ def main() -> None:
     default=None,
     help="Number of sites to keep, overriding the study file.",
 )
-@click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
-@click.option("-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@_output_options
 def run(
     study: Path,
     out_dir: Path | None,
@@ -120,9 +128,7 @@ def run(
     help="Output folder [default: maps/<study name>/grid/].",
 )
 @_data_option
-@click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")
-@click.option("-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks).")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@_output_options
 def grid(
     study: Path,
     out_dir: Path | None,
