@@ -260,13 +260,24 @@ def _factorise(B: sp.spmatrix) -> Any:
     return splu(sp.csc_matrix(B))
 
 
+def _inverse(lu: Any, size: int, *, chunk: int = 256) -> FloatArray:
+    """B^-1 from its factorisation, solving identity columns a chunk at a time (bounded memory)."""
+    out = np.empty((size, size))
+    for start in range(0, size, chunk):
+        stop = min(start + chunk, size)
+        eye = np.zeros((size, stop - start))
+        eye[np.arange(start, stop), np.arange(stop - start)] = 1.0
+        out[:, start:stop] = lu.solve(eye)
+    return out
+
+
 def dc_model(G: nx.Graph, *, slack_bus: str | None = None) -> DCModel:
     """Build and factorise the DC model of ``G`` (see the module docstring for the rules).
 
     ``B' = A^T diag(b) A`` is assembled as a sparse matrix and the system reduced by the reference
     bus is factorised once, with :func:`scipy.sparse.linalg.splu` (a dense Cholesky factor for
-    systems of at most :data:`DENSE_MAX_BUSES` buses, which is faster there); the PTDF is obtained
-    by solving for all branches at once (no inverse is formed).
+    systems of at most :data:`DENSE_MAX_BUSES` buses, which is faster there); the PTDF is
+    ``diag(b) A B^-1``, with ``B^-1`` solved from the factorisation a block of columns at a time.
 
     Parameters
     ----------
@@ -365,11 +376,16 @@ def dc_model(G: nx.Graph, *, slack_bus: str | None = None) -> DCModel:
         Ab = sp.diags(b) @ A
         B = (A.T @ Ab).tocsc()
         lu = _factorise(B)
-        # B symmetric: H^T = B^-1 A^T diag(b), solved for all branches at once.
-        Ht = lu.solve(np.asarray(Ab.T.toarray(), dtype=np.float64))
+        # H = diag(b) A B^-1: solve for B^-1 (one column per bus, fewer than one per branch),
+        # then one sparse-times-dense product gives every branch's row.
+        H = np.asarray(Ab @ _inverse(lu, len(reduced)))
         block = np.zeros((len(rows), n))
-        block[:, reduced] = Ht.T
-        ptdf_ref[rows[:, None], np.flatnonzero(connected)[None, :]] = block[:, connected]
+        block[:, reduced] = H
+        block[:, ~connected] = np.nan
+        if len(rows) == m:
+            ptdf_ref = block
+        else:
+            ptdf_ref[rows] = block  # whole rows: a cheap copy, unlike a 2-D fancy index
     else:
         ptdf_ref[np.ix_(rows, np.flatnonzero(connected))] = 0.0
 
