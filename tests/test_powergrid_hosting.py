@@ -351,3 +351,20 @@ def test_buses_argument_selects_and_orders_rows() -> None:
     part = hosting_capacity(G, buses=["7", "3"])
     assert list(part.index) == ["7", "3"]
     pd.testing.assert_frame_equal(part, full.loc[["7", "3"]])
+
+
+def test_maxflow_equals_networkx_maximum_flow_on_case30() -> None:
+    G = graph_from_pandapower(pn.case30())
+    got = maxflow_capacity_mw(G)
+    D = nx.DiGraph()
+    for u, v, d in G.edges(data=True):
+        cap = d["rating_mva"] if math.isfinite(d["rating_mva"]) else 1e9
+        for a, b in ((u, v), (v, u)):
+            D.add_edge(a, b, capacity=D.get_edge_data(a, b, {"capacity": 0})["capacity"] + cap)
+    for n, d in G.nodes(data=True):
+        if d.get("pmax_mw", 0) > 0:
+            D.add_edge("source", n, capacity=d["pmax_mw"])
+    for bus in G.nodes:
+        expected = nx.maximum_flow_value(D, "source", bus)
+        # gridsite rounds capacities up to whole kW so its bound stays a bound
+        assert expected - 1e-9 <= got[bus] <= expected + 1e-3 * D.number_of_edges(), bus
