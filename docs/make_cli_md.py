@@ -23,6 +23,7 @@ def render() -> str:
         ([], "gridsite"),
         (["run"], "gridsite run"),
         (["validate"], "gridsite validate"),
+        (["ahp"], "gridsite ahp"),
     ]:
         help_text = runner.invoke(main, [*args, "--help"], prog_name="gridsite").output
         parts.append(f"## `{title}`\n\n```text\n{help_text.rstrip()}\n```\n")

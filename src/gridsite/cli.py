@@ -196,5 +196,56 @@ def validate(study: Path, data_root: Path | None) -> None:
     )
 
 
+@main.command()
+@click.argument("matrix_file", metavar="FILE", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--accept-inconsistent",
+    is_flag=True,
+    help="Report the weights even if CR > 0.10 (a warning names the worst judgements).",
+)
+def ahp(matrix_file: Path, as_json: bool, accept_inconsistent: bool) -> None:
+    """Weigh criteria by AHP from FILE, a pairwise-comparison matrix CSV.
+
+    FILE has the criterion names as header and first column; cells are numbers or fractions
+    (1/3). Prints the weights, lambda_max, CI and CR; exits 1 if CR > 0.10, naming the most
+    inconsistent judgements. --json prints {"weights": {name: w}, "lambda_max", "ci", "cr"}.
+    """
+    import json
+
+    from gridsite.layers import read_pairwise_matrix
+    from gridsite.mcda import ahp_weights, inconsistent_judgements
+
+    try:
+        names, matrix = read_pairwise_matrix(matrix_file)
+        result = ahp_weights(
+            matrix, names, accept_inconsistent=accept_inconsistent, label=str(matrix_file)
+        )
+    except GridsiteError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if result.cr > 0.10:
+        worst = inconsistent_judgements(matrix, names, list(result.weights.values()))
+        listing = "; ".join(
+            f"({j.row}, {j.col}) {j.given:.3g} vs {j.consistent:.3g}" for j in worst
+        )
+        click.echo(
+            f"warning: CR = {result.cr:.3f} > 0.10; most inconsistent judgements "
+            f"(given vs consistent with the weights): {listing}",
+            err=True,
+        )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    width = max(len("criterion"), *(len(n) for n in names))
+    click.echo(f"{'criterion':<{width}}  weight")
+    for name, w in result.weights.items():
+        click.echo(f"{name:<{width}}  {w:.4f}")
+    click.echo(
+        f"\nlambda_max {result.lambda_max:.4f}  CI {result.ci:.4f}  CR {result.cr:.4f} "
+        f"(RI({len(names)}) = {result.ri}, Saaty 1980; acceptable CR <= 0.10)"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

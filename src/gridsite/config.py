@@ -24,6 +24,7 @@ from gridsite.spec import (
     ElectricalSpec,
     InterconnectSpec,
     LayerSpec,
+    NodataPolicy,
     OutputSpec,
     PowerGridSpec,
     RankingSpec,
@@ -31,6 +32,7 @@ from gridsite.spec import (
     SelectSpec,
     SitesSpec,
     StudySpec,
+    TransformKind,
     TransformSpec,
 )
 
@@ -44,14 +46,28 @@ class _Model(BaseModel):
 
 
 class TransformModel(_Model):
-    """A criterion's value-to-score transform."""
+    """A criterion's value-to-score transform (see TransformSpec for units)."""
 
-    kind: Literal["linear", "piecewise", "fuzzy_small", "fuzzy_large", "identity"]
+    kind: TransformKind
     low: float | None = None
     high: float | None = None
     midpoint: float | None = None
     spread: float | None = None
     points: list[tuple[float, float]] = Field(default_factory=list)
+    exponent: float | None = None
+    mean_multiplier: float | None = None
+    std_multiplier: float | None = None
+    base_factor: float | None = None
+    shift: float | None = None
+    y_intercept_percent: float | None = None
+    classes: dict[str, float] = Field(default_factory=dict)
+    default: float | None = None
+    lower_threshold: float | None = None
+    upper_threshold: float | None = None
+    below_threshold_score: float | None = None
+    above_threshold_score: float | None = None
+    nodata: NodataPolicy = "exclude"
+    fill_value: float | None = None
 
 
 class SelectModel(_Model):
@@ -295,6 +311,20 @@ def _transform_spec(model: TransformModel) -> TransformSpec:
         midpoint=model.midpoint,
         spread=model.spread,
         points=tuple((float(x), float(y)) for x, y in model.points),
+        exponent=model.exponent,
+        mean_multiplier=model.mean_multiplier,
+        std_multiplier=model.std_multiplier,
+        base_factor=model.base_factor,
+        shift=model.shift,
+        y_intercept_percent=model.y_intercept_percent,
+        classes=tuple(model.classes.items()),
+        default=model.default,
+        lower_threshold=model.lower_threshold,
+        upper_threshold=model.upper_threshold,
+        below_threshold_score=model.below_threshold_score,
+        above_threshold_score=model.above_threshold_score,
+        nodata=model.nodata,
+        fill_value=model.fill_value,
     )
 
 

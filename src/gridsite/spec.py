@@ -27,7 +27,25 @@ __all__ = [
     "TransformSpec",
 ]
 
-TransformKind = Literal["linear", "piecewise", "fuzzy_small", "fuzzy_large", "identity"]
+TransformKind = Literal[
+    "linear",
+    "piecewise",
+    "fuzzy_small",
+    "fuzzy_large",
+    "identity",
+    "gaussian",
+    "near",
+    "power",
+    "ms_small",
+    "ms_large",
+    "exponential",
+    "logarithm",
+    "logistic_growth",
+    "logistic_decay",
+    "symmetric_linear",
+    "categorical",
+]
+NodataPolicy = Literal["exclude", "zero", "fill"]
 MeasureKind = Literal["distance", "interpolate", "raster"]
 ConstraintKind = Literal["outside", "inside", "near", "north_of", "raster_values"]
 LayerFormat = Literal["vector", "raster", "csv", "json"]
@@ -37,10 +55,48 @@ LayerFormat = Literal["vector", "raster", "csv", "json"]
 class TransformSpec:
     """How a criterion's raw value (in its own unit) becomes a score in [0, 1].
 
-    ``linear``: 0 at ``low``, 1 at ``high`` (``low > high`` gives a decreasing ramp), clipped.
-    ``piecewise``: a value curve through ``points`` ``(x, score)``, flat beyond the ends.
-    ``fuzzy_small`` / ``fuzzy_large``: the ArcGIS/QGIS fuzzy memberships with ``midpoint`` (f2)
-    and ``spread`` (f1). ``identity``: the value itself, clipped to [0, 1].
+    The kinds and their formulas are in :mod:`gridsite.criteria.transforms` and
+    docs/study-file.md. Every value parameter (``low``, ``high``, ``midpoint``, ``shift``,
+    thresholds, ``fill_value``, ``points`` x) is in the criterion's own unit ``u``.
+
+    Attributes
+    ----------
+    kind
+        The value function.
+    low, high
+        ``linear``/``power``: 0 at ``low``, 1 at ``high``; ``symmetric_linear``: the ends of
+        the ramp, peak half-way; ``logistic_*``: where the curve starts and ends. Unit ``u``.
+    midpoint, spread
+        Fuzzy memberships: f2 (unit ``u``) and f1 (``fuzzy_*``: unitless; ``gaussian``,
+        ``near``: 1/u^2).
+    points
+        ``piecewise``: ``(x, score)`` pairs, x in ``u``.
+    exponent
+        ``power``: the exponent applied to the linear ramp (unitless, > 0).
+    mean_multiplier, std_multiplier
+        ``ms_small``/``ms_large``: a and b multiplying the input's mean and standard deviation
+        (unitless; ArcGIS defaults 1 when unset).
+    base_factor
+        ``exponential``: growth rate in 1/u (ln of the base per unit of x).
+    shift
+        ``logarithm``: value (unit ``u``) subtracted from x before the logarithm.
+    y_intercept_percent
+        ``logistic_growth`` (0-50, default 1) / ``logistic_decay`` (50-100, default 99): the
+        curve's value at ``low``, in percent.
+    classes, default
+        ``categorical``: raw category value -> score, and the score of unlisted values (unset:
+        they score NaN, i.e. no data).
+    lower_threshold, upper_threshold
+        Input range (unit ``u``) the function is applied over; values outside score what the
+        threshold scores, unless ``below_threshold_score`` / ``above_threshold_score`` is set.
+    below_threshold_score, above_threshold_score
+        Scores in [0, 1] (or NaN for no data) for values below / above the thresholds
+        (ArcGIS ``valueBelowThreshold`` / ``valueAboveThreshold``).
+    nodata
+        What a NaN raw value becomes: ``exclude`` keeps NaN (the cell is no data), ``zero``
+        scores it 0, ``fill`` replaces the raw value by ``fill_value`` before the transform.
+    fill_value
+        Raw value (unit ``u``) used by ``nodata = "fill"``.
     """
 
     kind: TransformKind
@@ -49,6 +105,20 @@ class TransformSpec:
     midpoint: float | None = None
     spread: float | None = None
     points: tuple[tuple[float, float], ...] = ()
+    exponent: float | None = None
+    mean_multiplier: float | None = None
+    std_multiplier: float | None = None
+    base_factor: float | None = None
+    shift: float | None = None
+    y_intercept_percent: float | None = None
+    classes: tuple[tuple[str | float, float], ...] = ()
+    default: float | None = None
+    lower_threshold: float | None = None
+    upper_threshold: float | None = None
+    below_threshold_score: float | None = None
+    above_threshold_score: float | None = None
+    nodata: NodataPolicy = "exclude"
+    fill_value: float | None = None
 
 
 @dataclass(frozen=True)

@@ -204,8 +204,12 @@ class _Run:
         scores: dict[str, NDArray[np.float32]] = {}
         with self.stage("criteria"):
             for c in spec.criteria:
-                values[c.name] = self.criterion_value(c, grid)
-                scores[c.name] = apply_transform(values[c.name], c.transform)
+                value = self.criterion_value(c, grid)
+                # Outside the study area is nodata, so statistics-based transforms (MS*) and
+                # the nodata policies see only the area's cells.
+                value[~in_area] = np.nan
+                values[c.name] = value
+                scores[c.name] = apply_transform(value, c.transform)
 
         excluded = ~in_area
         masks: dict[str, NDArray[np.bool_]] = {}
