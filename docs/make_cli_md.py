@@ -22,6 +22,8 @@ def render() -> str:
     for args, title in [
         ([], "gridsite"),
         (["run"], "gridsite run"),
+        (["grid"], "gridsite grid"),
+        (["sensitivity"], "gridsite sensitivity"),
         (["validate"], "gridsite validate"),
         (["ahp"], "gridsite ahp"),
     ]:

@@ -172,6 +172,85 @@ def grid(
 
 @main.command()
 @click.argument("study", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder [default: maps/<study name>/sensitivity/].",
+)
+@_data_option
+@click.option(
+    "--resolution",
+    "resolution_m",
+    type=float,
+    default=None,
+    help="Cell size in metres, overriding the study file.",
+)
+@click.option(
+    "--draws",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Monte Carlo weight draws, overriding [sensitivity].",
+)
+@click.option("--seed", type=int, default=None, help="Random seed, overriding [sensitivity].")
+@_output_options
+def sensitivity(
+    study: Path,
+    out_dir: Path | None,
+    data_root: Path | None,
+    resolution_m: float | None,
+    draws: int | None,
+    seed: int | None,
+    overwrite: bool,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Run STUDY and report how robust its ranking is to the weights.
+
+    Writes sensitivity.csv (per site: rank_p05/p50/p95 and p_top<k> over Monte Carlo weight
+    draws) and sensitivity_oat.csv (per criterion and site: the weights at which the rank
+    changes, one weight at a time).
+    """
+    from dataclasses import replace
+
+    from gridsite.report.vector import write_csv
+    from gridsite.study import Study, check_outputs_free, weight_sensitivity
+
+    _configure_logging(verbose, quiet)
+    try:
+        s = Study.from_toml(study, data_root, resolution_m=resolution_m)
+        sens = s.spec.sensitivity
+        sens = replace(
+            sens,
+            draws=draws if draws is not None else (sens.draws or 1000),
+            seed=seed if seed is not None else sens.seed,
+        )
+        s = Study(replace(s.spec, sensitivity=sens))
+        out = out_dir if out_dir is not None else Path("maps") / s.spec.name / "sensitivity"
+        names = ["sensitivity.csv", "sensitivity_oat.csv"]
+        if not overwrite:
+            check_outputs_free(out / n for n in names)
+        result = s.run()
+        cols = ["rank", "site_id", "score"] + [
+            c for c in result.sites.columns if c.startswith(("rank_p", "p_top"))
+        ]
+        mc = result.sites[cols]
+        oat = weight_sensitivity(result)
+        write_csv(mc, out / names[0], overwrite=overwrite)
+        write_csv(oat, out / names[1], overwrite=overwrite)
+    except GridsiteError as exc:
+        _fail(exc, verbose)
+        return
+    if not quiet:
+        click.echo(mc.head(10).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        click.echo(f"\n{sens.draws} weight draws (seed {sens.seed}); outputs in {out}/:")
+        for n in names:
+            click.echo(f"  {n}")
+
+
+@main.command()
+@click.argument("study", type=click.Path(path_type=Path))
 @_data_option
 def validate(study: Path, data_root: Path | None) -> None:
     """Check STUDY and every input file it names; list all problems (exit 1 if any)."""

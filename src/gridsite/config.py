@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gridsite.criteria.transforms import transform_problems
 from gridsite.errors import ConfigError, DataRootError
 from gridsite.spec import (
+    AggregationSpec,
     CampusSpec,
     ConstraintSpec,
     CriterionSpec,
@@ -30,10 +31,12 @@ from gridsite.spec import (
     RankingSpec,
     RankTerm,
     SelectSpec,
+    SensitivitySpec,
     SitesSpec,
     StudySpec,
     TransformKind,
     TransformSpec,
+    WeightsSpec,
 )
 
 __all__ = ["DATA_ENV_VAR", "load_catalog", "load_study", "resolve_data_root"]
@@ -110,11 +113,12 @@ class CriterionModel(_Model):
     layer: str
     measure: Literal["distance", "interpolate", "raster"]
     transform: TransformModel
-    weight: float = Field(ge=0)
+    weight: float | None = Field(default=None, ge=0)
     field: str | None = None
     select: SelectModel | None = None
     unit: str = ""
     description: str = ""
+    group: str | None = None
 
 
 class ConstraintModel(_Model):
@@ -126,6 +130,8 @@ class ConstraintModel(_Model):
     buffer_km: float = Field(default=0.0, ge=0)
     values: list[float] = Field(default_factory=list)
     select: SelectModel | None = None
+    mode: Literal["exclude", "force", "partial"] = "exclude"
+    factor: float = Field(default=0.5, ge=0, le=1)
 
 
 class SitesSection(_Model):
@@ -134,6 +140,51 @@ class SitesSection(_Model):
     count: int = Field(default=20, ge=1)
     min_spacing_km: float = Field(default=20.0, ge=0)
     pool_factor: int = Field(default=3, ge=1)
+    method: Literal["parcels", "regions"] = "parcels"
+    max_area_ha: float | None = Field(default=None, gt=0)
+    shape: Literal["circle", "square", "free"] = "circle"
+    compactness: float = Field(default=0.5, ge=0, le=1)
+    evaluate: Literal["mean", "sum"] = "mean"
+
+
+class WeightsSection(_Model):
+    """``[weights]``: direct, rank-based or AHP weights, optionally in groups."""
+
+    method: Literal["direct", "rank_sum", "rank_reciprocal", "roc", "ahp"] = "direct"
+    ranks: dict[str, int] = Field(default_factory=dict)
+    ahp_matrix: str | None = None
+    accept_inconsistent: bool = False
+    group_weights: dict[str, float] = Field(default_factory=dict)
+
+
+class AggregationSection(_Model):
+    """``[aggregation]``: how criterion scores combine."""
+
+    method: Literal[
+        "wlc",
+        "owa",
+        "topsis",
+        "fuzzy_and",
+        "fuzzy_or",
+        "fuzzy_product",
+        "fuzzy_sum",
+        "fuzzy_gamma",
+    ] = "wlc"
+    risk_attitude: float | None = Field(default=None, ge=0)
+    order_weights: list[float] = Field(default_factory=list)
+    normalisation: Literal["vector", "minmax"] = "vector"
+    gamma: float = Field(default=0.9, ge=0, le=1)
+
+
+class SensitivitySection(_Model):
+    """``[sensitivity]``: Monte Carlo over the weights."""
+
+    draws: int = Field(default=1000, ge=0)
+    method: Literal["dirichlet", "uniform"] = "dirichlet"
+    concentration: float = Field(default=100.0, gt=0)
+    spread: float = Field(default=0.2, ge=0, lt=1)
+    seed: int = 20261128
+    top_k: int = Field(default=10, ge=1)
 
 
 class PowerGridSection(_Model):
@@ -243,6 +294,9 @@ class StudyFile(_Model):
     outputs: OutputsSection = OutputsSection()
     electrical: ElectricalSection | None = None
     interconnect: InterconnectSection | None = None
+    weights: WeightsSection = WeightsSection()
+    aggregation: AggregationSection = AggregationSection()
+    sensitivity: SensitivitySection = SensitivitySection()
 
 
 class LayerModel(_Model):
@@ -435,8 +489,50 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
             f"{path}: {p}"
             for p in transform_problems(_transform_spec(c.transform), f"{where}.transform")
         ]
-    if sum(c.weight for c in study.criteria) <= 0:
-        problems.append(f"{path}: criteria: the weights add up to 0; give one a positive weight")
+    names = [c.name for c in study.criteria]
+    w = study.weights
+    if w.method == "direct":
+        missing = [f"criteria[{i}]" for i, c in enumerate(study.criteria) if c.weight is None]
+        if missing:
+            problems.append(
+                f"{path}: {', '.join(missing)}: weight is required with weights.method 'direct'"
+            )
+        elif sum(c.weight or 0.0 for c in study.criteria) <= 0 and not w.group_weights:
+            problems.append(
+                f"{path}: criteria: the weights add up to 0; give one a positive weight"
+            )
+    elif w.method == "ahp":
+        if w.ahp_matrix is None:
+            problems.append(f"{path}: weights.ahp_matrix: method 'ahp' needs a pairwise matrix CSV")
+    else:
+        unranked = [n for n in names if n not in w.ranks]
+        if unranked:
+            problems.append(
+                f"{path}: weights.ranks: method {w.method!r} needs a rank for {', '.join(unranked)}"
+            )
+    for key in set(w.ranks) - set(names):
+        problems.append(f"{path}: weights.ranks.{key}: not a criterion name")
+    groups = {c.group for c in study.criteria if c.group}
+    if w.group_weights:
+        for i, c in enumerate(study.criteria):
+            if c.group is None:
+                problems.append(
+                    f"{path}: criteria[{i}].group: needed when weights.group_weights is set"
+                )
+        for g in groups - set(w.group_weights):
+            problems.append(f"{path}: weights.group_weights: no weight for group {g!r}")
+        for g in set(w.group_weights) - groups:
+            problems.append(f"{path}: weights.group_weights.{g}: no criterion is in this group")
+    agg = study.aggregation
+    if agg.method == "owa" and (agg.risk_attitude is None) == (not agg.order_weights):
+        problems.append(
+            f"{path}: aggregation: method 'owa' needs exactly one of risk_attitude, order_weights"
+        )
+    if agg.order_weights and len(agg.order_weights) != len(names):
+        problems.append(
+            f"{path}: aggregation.order_weights: {len(agg.order_weights)} values for "
+            f"{len(names)} criteria"
+        )
     for i, k in enumerate(study.constraints):
         need(k.layer, f"constraints[{i}].layer", ("raster",) if k.kind == "raster_values" else None)
         if k.kind == "raster_values" and not k.values:
@@ -498,13 +594,13 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
     if ic is not None:
         need(ic.costs, "interconnect.costs", ("json",))
         need(ic.slope_layer, "interconnect.slope_layer", ("raster",))
-        names = {k.name for k in study.constraints}
+        constraint_names = {k.name for k in study.constraints}
         named = [("barriers", b) for b in ic.barriers] + [("urban_constraint", ic.urban_constraint)]
         for key, value in named:
-            if value is not None and value not in names:
+            if value is not None and value not in constraint_names:
                 problems.append(
                     f"{path}: interconnect.{key}: {value!r} is not a constraint name; the study "
-                    f"has {', '.join(sorted(names)) or 'none'}"
+                    f"has {', '.join(sorted(constraint_names)) or 'none'}"
                 )
         for key in ic.months_per_km:
             try:
@@ -580,6 +676,7 @@ def load_study(
                 select=_select_spec(c.select),
                 unit=c.unit,
                 description=c.description,
+                group=c.group,
             )
             for c in model.criteria
         ),
@@ -591,14 +688,12 @@ def load_study(
                 buffer_km=k.buffer_km,
                 values=tuple(k.values),
                 select=_select_spec(k.select),
+                mode=k.mode,
+                factor=k.factor,
             )
             for k in model.constraints
         ),
-        sites=SitesSpec(
-            count=model.sites.count,
-            min_spacing_km=model.sites.min_spacing_km,
-            pool_factor=model.sites.pool_factor,
-        ),
+        sites=SitesSpec(**model.sites.model_dump()),
         powergrid=PowerGridSpec(
             buses=pg.buses,
             lines=pg.lines,
@@ -624,6 +719,25 @@ def load_study(
         ),
         province_layer=s.province_layer,
         province_field=s.province_field,
+        weights=WeightsSpec(
+            method=model.weights.method,
+            ranks=tuple(model.weights.ranks.items()),
+            ahp_matrix=(
+                (path.parent / model.weights.ahp_matrix).resolve()
+                if model.weights.ahp_matrix
+                else None
+            ),
+            accept_inconsistent=model.weights.accept_inconsistent,
+            group_weights=tuple(model.weights.group_weights.items()),
+        ),
+        aggregation=AggregationSpec(
+            method=model.aggregation.method,
+            risk_attitude=model.aggregation.risk_attitude,
+            order_weights=tuple(model.aggregation.order_weights),
+            normalisation=model.aggregation.normalisation,
+            gamma=model.aggregation.gamma,
+        ),
+        sensitivity=SensitivitySpec(**model.sensitivity.model_dump()),
         place_layer=s.place_layer,
         place_field=s.place_field,
         electrical=_electrical_spec(model.electrical),

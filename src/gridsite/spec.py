@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 __all__ = [
+    "AggregationSpec",
     "CampusSpec",
     "ConstraintSpec",
     "CriterionSpec",
@@ -22,9 +23,11 @@ __all__ = [
     "RankTerm",
     "RankingSpec",
     "SelectSpec",
+    "SensitivitySpec",
     "SitesSpec",
     "StudySpec",
     "TransformSpec",
+    "WeightsSpec",
 ]
 
 TransformKind = Literal[
@@ -160,11 +163,12 @@ class CriterionSpec:
     layer: str
     measure: MeasureKind
     transform: TransformSpec
-    weight: float
+    weight: float | None = None
     field: str | None = None
     select: SelectSpec | None = None
     unit: str = ""
     description: str = ""
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,8 @@ class ConstraintSpec:
     buffer_km: float = 0.0
     values: tuple[float, ...] = ()
     select: SelectSpec | None = None
+    mode: Literal["exclude", "force", "partial"] = "exclude"
+    factor: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -189,11 +195,69 @@ class CampusSpec:
 
 @dataclass(frozen=True)
 class SitesSpec:
-    """How candidate sites are cut from the suitability surface."""
+    """How candidate sites are cut from the suitability surface.
+
+    ``method = "parcels"``: square blocks of the campus area, spaced centre to centre;
+    ``"regions"``: grown regions between ``campus_area_ha`` and ``max_area_ha`` (default 4 x the
+    campus), spaced edge to edge (:func:`gridsite.sites.locate_regions`).
+    """
 
     count: int = 20
     min_spacing_km: float = 20.0
     pool_factor: int = 3
+    method: Literal["parcels", "regions"] = "parcels"
+    max_area_ha: float | None = None
+    shape: Literal["circle", "square", "free"] = "circle"
+    compactness: float = 0.5
+    evaluate: Literal["mean", "sum"] = "mean"
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """How criterion weights are set: directly, from ranks, or by AHP; optionally in groups.
+
+    ``ahp_matrix`` is a CSV pairwise matrix (criterion names as header and index), a path
+    relative to the study file. With ``group_weights``, each criterion's ``group`` gets that
+    share, spread over its members by their own (local) weights.
+    """
+
+    method: Literal["direct", "rank_sum", "rank_reciprocal", "roc", "ahp"] = "direct"
+    ranks: tuple[tuple[str, int], ...] = ()
+    ahp_matrix: Path | None = None
+    accept_inconsistent: bool = False
+    group_weights: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class AggregationSpec:
+    """How criterion scores combine into suitability (docs/mcda.md)."""
+
+    method: Literal[
+        "wlc",
+        "owa",
+        "topsis",
+        "fuzzy_and",
+        "fuzzy_or",
+        "fuzzy_product",
+        "fuzzy_sum",
+        "fuzzy_gamma",
+    ] = "wlc"
+    risk_attitude: float | None = None
+    order_weights: tuple[float, ...] = ()
+    normalisation: Literal["vector", "minmax"] = "vector"
+    gamma: float = 0.9
+
+
+@dataclass(frozen=True)
+class SensitivitySpec:
+    """Monte Carlo over the weights for each site's rank spread (0 draws: off)."""
+
+    draws: int = 1000
+    method: Literal["dirichlet", "uniform"] = "dirichlet"
+    concentration: float = 100.0
+    spread: float = 0.2
+    seed: int = 20261128
+    top_k: int = 10
 
 
 @dataclass(frozen=True)
@@ -363,6 +427,9 @@ class StudySpec:
     outputs: OutputSpec = field(default_factory=OutputSpec)
     electrical: ElectricalSpec | None = None
     interconnect: InterconnectSpec | None = None
+    weights: WeightsSpec = field(default_factory=WeightsSpec)
+    aggregation: AggregationSpec = field(default_factory=AggregationSpec)
+    sensitivity: SensitivitySpec = field(default_factory=SensitivitySpec)
     province_layer: str | None = None
     province_field: str | None = None
     place_layer: str | None = None

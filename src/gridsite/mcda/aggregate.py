@@ -25,9 +25,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from gridsite.errors import ConfigError
-from gridsite.mcda.overlay import normalise_weights
+from gridsite.mcda.overlay import normalise_weights, weighted_linear_combination
+from gridsite.spec import AggregationSpec
 
 __all__ = [
+    "aggregate_scores",
     "apply_constraints",
     "fuzzy_and",
     "fuzzy_gamma",
@@ -849,3 +851,47 @@ def apply_constraints(
     if isinstance(score, pd.Series):
         return pd.Series(result, index=score.index, name=score.name)
     return result
+
+
+def aggregate_scores(
+    scores: Mapping[str, ArrayLike],
+    weights: Mapping[str, float],
+    spec: AggregationSpec,
+) -> NDArray[np.float32]:
+    """Combine criterion score rasters into suitability with the study's aggregation rule.
+
+    ``wlc``: :func:`~gridsite.mcda.overlay.weighted_linear_combination`; ``owa``:
+    :func:`ordered_weighted_average`; ``topsis``: :func:`topsis` over the valid cells (every
+    score is a benefit); ``fuzzy_*``: the fuzzy overlays (which ignore the weights). NaN in any
+    score gives NaN. Constraints are applied afterwards (:func:`apply_constraints`).
+    """
+    method = spec.method
+    if method == "wlc":
+        arrays = {k: np.asarray(v, dtype=np.float32) for k, v in scores.items()}
+        return weighted_linear_combination(arrays, weights)
+    if method == "owa":
+        return np.asarray(
+            ordered_weighted_average(
+                scores,
+                weights,
+                order_weights=list(spec.order_weights) if spec.order_weights else None,
+                risk_attitude=spec.risk_attitude,
+            ),
+            dtype=np.float32,
+        )
+    if method == "topsis":
+        return np.asarray(
+            topsis(scores, weights, benefit=True, normalisation=spec.normalisation),
+            dtype=np.float32,
+        )
+    fuzzy = {
+        "fuzzy_and": fuzzy_and,
+        "fuzzy_or": fuzzy_or,
+        "fuzzy_product": fuzzy_product,
+        "fuzzy_sum": fuzzy_sum,
+    }
+    if method in fuzzy:
+        return np.asarray(fuzzy[method](scores), dtype=np.float32)
+    if method == "fuzzy_gamma":
+        return np.asarray(fuzzy_gamma(scores, spec.gamma), dtype=np.float32)
+    raise ConfigError(f"aggregation.method {method!r} is unknown")

@@ -9,12 +9,16 @@ a decision maker can order criteria but not score them. For weights from pairwis
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+
+from numpy.typing import ArrayLike
 
 from gridsite.errors import ConfigError
+from gridsite.mcda.ahp import ahp_weights
 from gridsite.mcda.overlay import normalise_weights
 
 __all__ = [
+    "criterion_weights",
     "direct_weights",
     "rank_order_centroid_weights",
     "rank_reciprocal_weights",
@@ -184,3 +188,80 @@ def rank_order_centroid_weights(ranks: Mapping[str, int]) -> dict[str, float]:
     {'a': 0.611, 'b': 0.278, 'c': 0.111}
     """
     return _rank_weights(ranks, lambda r, n: math.fsum(1.0 / k for k in range(r, n + 1)) / n)
+
+
+def criterion_weights(
+    direct: Mapping[str, float | None],
+    *,
+    method: str = "direct",
+    ranks: Mapping[str, int] | None = None,
+    ahp: tuple[Sequence[str], ArrayLike] | None = None,
+    accept_inconsistent: bool = False,
+    groups: Mapping[str, str | None] | None = None,
+    group_weights: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Resolve a study's criterion weights, summing to 1.
+
+    Parameters
+    ----------
+    direct
+        Criterion name -> its ``weight`` from the study file (None where not given); the names
+        and their order define the criteria.
+    method
+        ``direct`` (normalised), ``rank_sum``, ``rank_reciprocal``, ``roc`` (from ``ranks``) or
+        ``ahp`` (from the pairwise matrix ``ahp``: ``(names, matrix)``).
+    group_weights
+        With ``groups`` (criterion -> group name): each group gets this share, spread over its
+        members in proportion to their weights from ``method`` (a two-level hierarchy).
+
+    Examples
+    --------
+    >>> criterion_weights({"a": 2.0, "b": 1.0, "c": 1.0}, groups={"a": "g", "b": "g", "c": "h"},
+    ...                   group_weights={"g": 0.5, "h": 0.5})
+    {'a': 0.3333333333333333, 'b': 0.16666666666666666, 'c': 0.5}
+    """
+    names = list(direct)
+    if method == "direct":
+        raw = {n: float(direct[n] or 0.0) for n in names}
+        # Inside groups only the ratios matter, so a group may hold zero-weight criteria.
+        local = raw if group_weights else direct_weights(raw)
+    elif method in ("rank_sum", "rank_reciprocal", "roc"):
+        rule = {
+            "rank_sum": rank_sum_weights,
+            "rank_reciprocal": rank_reciprocal_weights,
+            "roc": rank_order_centroid_weights,
+        }[method]
+        local = rule({n: int((ranks or {})[n]) for n in names})
+    elif method == "ahp":
+        if ahp is None:
+            raise ConfigError("weights.method 'ahp' needs a pairwise matrix")
+        m_names, matrix = ahp
+        if set(m_names) != set(names):
+            raise ConfigError(
+                f"weights.ahp_matrix: its criteria {sorted(m_names)} differ from the study's "
+                f"{sorted(names)}"
+            )
+        res = ahp_weights(
+            matrix,
+            list(m_names),
+            accept_inconsistent=accept_inconsistent,
+            label="weights.ahp_matrix",
+        )
+        local = {n: float(res.weights[n]) for n in names}
+    else:
+        raise ConfigError(
+            f"weights.method {method!r} is not one of direct, rank_sum, rank_reciprocal, roc, ahp"
+        )
+    if not group_weights:
+        return {n: float(local[n]) for n in names}
+    assert groups is not None
+    shares = direct_weights(group_weights)
+    out: dict[str, float] = {}
+    for g, share in shares.items():
+        members = [n for n in names if groups.get(n) == g]
+        total = sum(local[n] for n in members)
+        if total <= 0:
+            raise ConfigError(f"weights.group_weights: the criteria of group {g!r} weigh 0")
+        for n in members:
+            out[n] = share * local[n] / total
+    return {n: out.get(n, 0.0) for n in names}

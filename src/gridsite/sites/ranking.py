@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -10,7 +12,7 @@ from gridsite.errors import ConfigError
 from gridsite.mcda.overlay import normalise_weights
 from gridsite.spec import RankingSpec
 
-__all__ = ["rank_sites"]
+__all__ = ["contributions", "rank_sites", "site_score_weights"]
 
 
 def rank_sites(table: pd.DataFrame, ranking: RankingSpec, *, campus_mw: float) -> pd.DataFrame:
@@ -62,3 +64,43 @@ def rank_sites(table: pd.DataFrame, ranking: RankingSpec, *, campus_mw: float) -
     out = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out
+
+
+def site_score_weights(
+    ranking: RankingSpec, criterion_weights: Mapping[str, float]
+) -> dict[str, float]:
+    """Weights of the site table's score columns, summing to 1, behind each site's ``score``.
+
+    The suitability share is spread over the criteria (``score_<criterion>``) by their weights,
+    beside the ranking terms (``score_<term>``). For a weighted linear combination this
+    reproduces the score from the site's mean criterion scores.
+
+    Examples
+    --------
+    >>> from gridsite.spec import RankTerm, TransformSpec
+    >>> r = RankingSpec(suitability_weight=0.5,
+    ...                 terms=(RankTerm("cap", "capacity_mw", 0.5, TransformSpec("identity")),))
+    >>> site_score_weights(r, {"a": 0.75, "b": 0.25})
+    {'score_a': 0.375, 'score_b': 0.125, 'score_cap': 0.5}
+    """
+    top = normalise_weights(
+        {"suitability": ranking.suitability_weight} | {t.name: t.weight for t in ranking.terms}
+    )
+    crit = normalise_weights(criterion_weights)
+    out = {f"score_{c}": top["suitability"] * w for c, w in crit.items()}
+    out |= {f"score_{t.name}": top[t.name] for t in ranking.terms}
+    return out
+
+
+def contributions(table: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+    """Each score column's weighted part of the site score: ``contribution_<name>`` columns.
+
+    ``weights`` maps ``score_<name>`` columns to their weights (:func:`site_score_weights`).
+    """
+    return pd.DataFrame(
+        {
+            f"contribution_{col.removeprefix('score_')}": table[col].fillna(0.0) * w
+            for col, w in weights.items()
+        },
+        index=table.index,
+    )

@@ -13,8 +13,9 @@ from scipy.spatial import cKDTree
 
 from gridsite.geo import RasterGrid
 from gridsite.sites.parcels import Parcel
+from gridsite.sites.regions import Region, regions_to_polygons
 
-__all__ = ["assign_region_names", "nearest_names", "parcels_to_sites"]
+__all__ = ["assign_region_names", "nearest_names", "parcels_to_sites", "regions_to_sites"]
 
 
 def parcels_to_sites(
@@ -105,3 +106,37 @@ def nearest_names(xy: NDArray[np.floating], places: gpd.GeoDataFrame, *, field: 
     _, idx = tree.query(np.asarray(xy, dtype=float))
     names = pts[field].astype(str).to_numpy()
     return [str(names[i]) for i in np.atleast_1d(idx)]
+
+
+def regions_to_sites(
+    regions: Sequence[Region],
+    grid: RasterGrid,
+    *,
+    scores: Mapping[str, NDArray[np.floating]],
+    values: Mapping[str, NDArray[np.floating]],
+    id_prefix: str,
+) -> gpd.GeoDataFrame:
+    """Build one row per grown region, with the columns of :func:`parcels_to_sites`.
+
+    The geometry is the union of the region's cells (grid CRS); ``x_m``/``y_m`` its centroid.
+    """
+    rows: list[dict[str, object]] = []
+    for r in regions:
+        row: dict[str, object] = {
+            "site_id": f"{id_prefix}-{r.x_m / 1000:04.0f}-{r.y_m / 1000:04.0f}",
+            "x_m": r.x_m,
+            "y_m": r.y_m,
+            "area_ha": r.area_ha,
+            "suitability": r.mean_score,
+        }
+        for name, arr in scores.items():
+            row[f"score_{name}"] = float(np.nanmean(arr[r.rows, r.cols]))
+        for name, arr in values.items():
+            row[f"value_{name}"] = float(np.nanmean(arr[r.rows, r.cols]))
+        rows.append(row)
+    geoms = regions_to_polygons(regions, grid)
+    gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=grid.crs)
+    centres = gpd.GeoSeries(gpd.points_from_xy(gdf["x_m"], gdf["y_m"]), crs=grid.crs).to_crs(4326)
+    gdf.insert(3, "lon", centres.x.to_numpy())
+    gdf.insert(4, "lat", centres.y.to_numpy())
+    return gdf

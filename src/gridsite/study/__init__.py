@@ -10,6 +10,7 @@ from gridsite.study.result import (
     check_outputs_free,
     grid_output_names,
     output_names,
+    weight_sensitivity,
     write_grid_outputs,
 )
 from gridsite.study.run import GridModel, ProgressCallback, Study
@@ -25,5 +26,6 @@ __all__ = [
     "grid_output_names",
     "output_names",
     "used_layers",
+    "weight_sensitivity",
     "write_grid_outputs",
 ]

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from gridsite.errors import OutputExistsError
 from gridsite.geo import Raster
+from gridsite.mcda.sensitivity import one_at_a_time
 from gridsite.powergrid.graph import graph_to_gdfs
 from gridsite.report.manifest import build_manifest, write_manifest
 from gridsite.report.raster import write_geotiff
@@ -28,6 +29,7 @@ __all__ = [
     "check_outputs_free",
     "grid_output_names",
     "output_names",
+    "weight_sensitivity",
     "write_grid_outputs",
 ]
 
@@ -290,3 +292,17 @@ def write_grid_outputs(
             write_geojson(hosting, paths["hosting_capacity.geojson"], overwrite=overwrite)
         )
     return written
+
+
+def weight_sensitivity(result: StudyResult, *, steps: int = 101) -> pd.DataFrame:
+    """One-at-a-time sweep: the weight at which each ranked site's rank changes, per criterion.
+
+    The sites are re-scored from their score columns with the run's weights
+    (``stats["site_score_weights"]``): the criteria's mean scores and the ranking terms. The
+    grid-headroom competition is not re-run along the sweep.
+    """
+    weights = result.stats["site_score_weights"]
+    table = result.sites.set_index("site_id")[list(weights)].fillna(0.0)
+    oat = one_at_a_time(table, weights, sites=list(table.index), steps=steps)
+    oat["criterion"] = oat["criterion"].str.removeprefix("score_")
+    return oat.rename(columns={"site": "site_id"})

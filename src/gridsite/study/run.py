@@ -25,17 +25,23 @@ from gridsite.criteria.interpolate import idw_to_grid
 from gridsite.criteria.transforms import apply_transform
 from gridsite.errors import LayerError
 from gridsite.geo import M_PER_KM, Raster, RasterGrid
-from gridsite.mcda.overlay import weighted_linear_combination
+from gridsite.mcda.aggregate import aggregate_scores, apply_constraints
+from gridsite.mcda.sensitivity import monte_carlo_ranks
+from gridsite.mcda.weights import criterion_weights
 from gridsite.powergrid.build import graph_from_osm_lines
 from gridsite.powergrid.connect import required_connection_kv
 from gridsite.powergrid.graph import graph_from_pypsa_tables, graph_summary
 from gridsite.powergrid.qa import grid_qa, qa_summary
 from gridsite.sites import (
     assign_region_names,
+    contributions,
+    locate_regions,
     nearest_names,
     parcel_size_cells,
     parcels_to_sites,
     pick_parcels,
+    regions_to_sites,
+    site_score_weights,
 )
 from gridsite.spec import CriterionSpec, SelectSpec, StudySpec
 from gridsite.study.connection import connect_and_rank
@@ -126,6 +132,7 @@ class _Run:
         self.inputs: dict[str, Path] = {}
         self._vectors: dict[str, gpd.GeoDataFrame] = {}
         self._tables: dict[str, pd.DataFrame] = {}
+        self.site_weights: dict[str, float] = {}
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -212,6 +219,8 @@ class _Run:
                 scores[c.name] = apply_transform(value, c.transform)
 
         excluded = ~in_area
+        forced = np.zeros(grid.shape, dtype=bool)
+        partial = np.ones(grid.shape, dtype=np.float32)
         masks: dict[str, NDArray[np.bool_]] = {}
         with self.stage("constraints"):
             for k in spec.constraints:
@@ -229,7 +238,12 @@ class _Run:
                         resolution_m=grid.resolution_m,
                     )
                 masks[k.name] = hit
-                excluded |= hit
+                if k.mode == "exclude":
+                    excluded |= hit
+                elif k.mode == "force":
+                    forced |= hit
+                else:
+                    partial[hit] *= k.factor
         excluded_km2 = {
             n: float((m & in_area).sum() * grid.cell_area_m2 / 1e6) for n, m in masks.items()
         }
@@ -239,27 +253,26 @@ class _Run:
         )
 
         with self.stage("overlay"):
-            suit = weighted_linear_combination(
-                scores, {c.name: c.weight for c in spec.criteria}, excluded=excluded & in_area
+            weights = self.criterion_weights()
+            combined = aggregate_scores(scores, weights, spec.aggregation)
+            suit = np.asarray(
+                apply_constraints(
+                    combined, excluded=excluded & in_area, forced=forced, partial=partial
+                ),
+                dtype=np.float32,
             )
             suit[~in_area] = np.nan
+        log.info(
+            "weights (%s): %s",
+            spec.weights.method,
+            ", ".join(f"{n} {w:.3f}" for n, w in weights.items()),
+        )
         open_km2 = float((np.nan_to_num(suit) > 0).sum() * grid.cell_area_m2 / 1e6)
         area_km2 = float(in_area.sum() * grid.cell_area_m2 / 1e6)
         log.info("suitability: %s km2 open of %s km2", f"{open_km2:,.0f}", f"{area_km2:,.0f}")
 
         with self.stage("sites"):
-            size = parcel_size_cells(spec.campus.campus_area_ha, grid.resolution_m)
-            parcels = pick_parcels(
-                suit,
-                grid,
-                size=size,
-                count=spec.sites.count * spec.sites.pool_factor,
-                min_spacing_km=spec.sites.min_spacing_km,
-            )
-            table = parcels_to_sites(
-                parcels, grid, scores=scores, values=values, id_prefix=spec.name
-            )
-        log.info("sites: %d candidate parcels of %d x %d cells", len(parcels), size, size)
+            table = self.candidates(suit, grid, scores, values)
 
         grid_model = self.power_grid()
         graph, hosting, qa = grid_model.graph, grid_model.hosting, grid_model.qa
@@ -286,7 +299,25 @@ class _Run:
             )
 
         with self.stage("ranking"):
-            ranked = outcome.sites.head(spec.sites.count).copy()
+            ranked = outcome.sites
+            sw = site_score_weights(spec.ranking, weights)
+            self.site_weights = sw
+            ranked = ranked.join(contributions(ranked, sw))
+            if spec.sensitivity.draws > 0:
+                sens = spec.sensitivity
+                robust = monte_carlo_ranks(
+                    ranked[list(sw)].fillna(0.0),
+                    sw,
+                    n_draws=sens.draws,
+                    method=sens.method,
+                    concentration=sens.concentration,
+                    spread=sens.spread,
+                    seed=sens.seed,
+                    top_k=sens.top_k,
+                )
+                keep = [c for c in robust.columns if c.startswith(("rank_p", "p_top"))]
+                ranked = ranked.join(robust[keep])
+            ranked = ranked.head(spec.sites.count).copy()
             sites = self._describe(gpd.GeoDataFrame(ranked, geometry="geometry", crs=grid.crs))
             routes = outcome.routes
             if routes is not None:
@@ -299,6 +330,8 @@ class _Run:
         )
 
         stats |= {
+            "criterion_weights": weights,
+            "site_score_weights": self.site_weights,
             "grid_shape": list(grid.shape),
             "resolution_m": grid.resolution_m,
             "excluded_km2": excluded_km2,
@@ -318,6 +351,55 @@ class _Run:
             inputs=sorted(self.inputs.items()),
             stats=stats,
         )
+
+    def criterion_weights(self) -> dict[str, float]:
+        """Resolve the criterion weights (direct, rank-based or AHP, optionally grouped)."""
+        w = self.spec.weights
+        ahp = None
+        if w.method == "ahp":
+            assert w.ahp_matrix is not None  # checked by config
+            ahp = layers.read_pairwise_matrix(w.ahp_matrix)
+            self.inputs["weights.ahp_matrix"] = w.ahp_matrix
+        return criterion_weights(
+            {c.name: c.weight for c in self.spec.criteria},
+            method=w.method,
+            ranks=dict(w.ranks),
+            ahp=ahp,
+            accept_inconsistent=w.accept_inconsistent,
+            groups={c.name: c.group for c in self.spec.criteria},
+            group_weights=dict(w.group_weights),
+        )
+
+    def candidates(
+        self,
+        suit: NDArray[np.float32],
+        grid: RasterGrid,
+        scores: dict[str, NDArray[np.float32]],
+        values: dict[str, NDArray[np.float32]],
+    ) -> gpd.GeoDataFrame:
+        """Cut candidate sites (parcels or grown regions) from the suitability surface."""
+        spec, st = self.spec, self.spec.sites
+        count = st.count * st.pool_factor
+        if st.method == "regions":
+            regions = locate_regions(
+                suit,
+                grid,
+                count=count,
+                min_area_ha=spec.campus.campus_area_ha,
+                max_area_ha=st.max_area_ha or 4 * spec.campus.campus_area_ha,
+                min_spacing_km=st.min_spacing_km,
+                shape=st.shape,
+                compactness=st.compactness,
+                evaluate=st.evaluate,
+            )
+            log.info("sites: %d candidate regions", len(regions))
+            return regions_to_sites(
+                regions, grid, scores=scores, values=values, id_prefix=spec.name
+            )
+        size = parcel_size_cells(spec.campus.campus_area_ha, grid.resolution_m)
+        parcels = pick_parcels(suit, grid, size=size, count=count, min_spacing_km=st.min_spacing_km)
+        log.info("sites: %d candidate parcels of %d x %d cells", len(parcels), size, size)
+        return parcels_to_sites(parcels, grid, scores=scores, values=values, id_prefix=spec.name)
 
     def power_grid(self) -> GridModel:
         """Build the power-grid graph, its electrical model and hosting capacity, and its QA."""
