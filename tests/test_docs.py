@@ -23,6 +23,9 @@ SECTIONS = {
     "electrical": config.ElectricalSection,
     "interconnect": config.InterconnectSection,
     "ranking_terms": config.RankTermModel,
+    "weights": config.WeightsSection,
+    "aggregation": config.AggregationSection,
+    "sensitivity": config.SensitivitySection,
     "outputs": config.OutputsSection,
     "catalog": config.LayerModel,
 }
