@@ -105,3 +105,29 @@ def test_grid_command_writes_qa_and_hosting(tmp_path: Path) -> None:
     assert len(hc) > 600 and "hosting_capacity_mw" in hc[0]
     gj = json.loads((out / "hosting_capacity.geojson").read_text(encoding="utf-8"))
     assert len(gj["features"]) == len(hc) - 1
+
+
+@pytest.mark.integration
+def test_sensitivity_command(tmp_path: Path) -> None:
+    out = tmp_path / "sens"
+    args = [
+        "sensitivity",
+        str(KOREA_STUDY),
+        "--out",
+        str(out),
+        "--resolution",
+        "4000",
+        "--draws",
+        "200",
+        "--seed",
+        "3",
+        "-q",
+    ]
+    proc = _run(*args)
+    assert proc.returncode == 0, proc.stderr
+    mc = (out / "sensitivity.csv").read_text(encoding="utf-8").splitlines()
+    assert mc[0].split(",")[:3] == ["rank", "site_id", "score"] and "p_top10" in mc[0]
+    oat = (out / "sensitivity_oat.csv").read_text(encoding="utf-8").splitlines()
+    assert oat[0].startswith("criterion,site_id,base_weight,base_rank,weight_below")
+    again = _run(*args)
+    assert again.returncode == 1 and "outputs exist already" in again.stderr

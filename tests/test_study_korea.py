@@ -203,3 +203,8 @@ def test_outputs(written: Path, result: StudyResult) -> None:
     assert any("OpenStreetMap" in a["attribution"] for a in manifest["attributions"])
     html = (written / "map.html").read_text(encoding="utf-8")
     assert "OpenStreetMap contributors" in html
+    # each site's popup lists how much each criterion contributed to its score
+    assert all(f"contribution_{c.name}" in html for c in result.spec.criteria)
+    for f in gj["features"]:
+        parts = [v for k, v in f["properties"].items() if k.startswith("contribution_")]
+        assert sum(parts) == pytest.approx(f["properties"]["score"], abs=1e-6)
