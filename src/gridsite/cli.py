@@ -101,16 +101,25 @@ def run(
         _fail(exc, verbose)
         return
     if not quiet:
-        cols = [
+        wanted = [
             "rank",
             "site_id",
             "score",
             "province",
             "substation_name",
             "substation_kv",
+            "route_km",
             "interconnect_km",
+            "hosting_capacity_mw",
+            "supplied",
+            "speed_to_power_months",
             "capacity_mw",
         ]
+        cols = [c for c in wanted if c in result.sites.columns]
+        if "route_km" in cols:
+            cols.remove("interconnect_km")
+        if "hosting_capacity_mw" in cols:
+            cols.remove("capacity_mw")
         table = result.sites[cols].head(10).copy()
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         click.echo(f"\n{len(result.sites)} sites; outputs in {out}/:")
