@@ -1,0 +1,24 @@
+"""Pure energy computations: co-located renewable supply, hourly dispatch and storage sizing.
+
+Arrays in, arrays and frozen dataclasses out; nothing here reads or writes files.
+"""
+
+from gridsite.energy.costs import SupplyCosts, capital_recovery_factor
+from gridsite.energy.dispatch import DispatchResult, simulate
+from gridsite.energy.potential import eligible_land, local_potential, offshore_potential
+from gridsite.energy.profiles import campus_load, site_profiles
+from gridsite.energy.sizing import SizingResult, size_supply
+
+__all__ = [
+    "DispatchResult",
+    "SizingResult",
+    "SupplyCosts",
+    "campus_load",
+    "capital_recovery_factor",
+    "eligible_land",
+    "local_potential",
+    "offshore_potential",
+    "simulate",
+    "site_profiles",
+    "size_supply",
+]
