@@ -35,6 +35,15 @@ _data_option = click.option(
 )
 
 
+_resolution_option = click.option(
+    "--resolution",
+    "resolution_m",
+    type=float,
+    default=None,
+    help="Cell size in metres, overriding the study file.",
+)
+
+
 def _output_options(f: Callable[..., None]) -> Callable[..., None]:
     """Add --overwrite, -v and -q, shared by the commands that write outputs."""
     f = click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")(f)
@@ -60,13 +69,7 @@ def main() -> None:
     help="Output folder [default: maps/<study name>/].",
 )
 @_data_option
-@click.option(
-    "--resolution",
-    "resolution_m",
-    type=float,
-    default=None,
-    help="Cell size in metres, overriding the study file.",
-)
+@_resolution_option
 @click.option(
     "--top",
     type=click.IntRange(min=1),
@@ -189,13 +192,7 @@ def grid(
     help="Output folder [default: maps/<study name>/sensitivity/].",
 )
 @_data_option
-@click.option(
-    "--resolution",
-    "resolution_m",
-    type=float,
-    default=None,
-    help="Cell size in metres, overriding the study file.",
-)
+@_resolution_option
 @click.option(
     "--draws",
     type=click.IntRange(min=1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -34,28 +35,60 @@ def parcels_to_sites(
     ``score_<name>`` (mean score) and ``value_<name>`` (mean raw value in the criterion's unit).
     """
     res = grid.resolution_m
-    rows: list[dict[str, object]] = []
-    geoms = []
+    entries: list[_Entry] = []
     for p in parcels:
         x0 = grid.transform.c + p.col * res
         y1 = grid.transform.f - p.row * res
         x1, y0 = x0 + p.size * res, y1 - p.size * res
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         win = (slice(p.row, p.row + p.size), slice(p.col, p.col + p.size))
+        area_ha = p.size * p.size * grid.cell_area_m2 / 1e4
+        entries.append(
+            _Entry(
+                win,
+                (x0 + x1) / 2,
+                (y0 + y1) / 2,
+                area_ha,
+                p.mean_score,
+                shapely.box(x0, y0, x1, y1),
+            )
+        )
+    return _sites_frame(entries, grid, scores=scores, values=values, id_prefix=id_prefix)
+
+
+class _Entry(NamedTuple):
+    """A candidate's cells (an index into the grid), centre (m), area, mean score and shape."""
+
+    cells: Any
+    x_m: float
+    y_m: float
+    area_ha: float
+    mean_score: float
+    geometry: shapely.Geometry
+
+
+def _sites_frame(
+    entries: Sequence[_Entry],
+    grid: RasterGrid,
+    *,
+    scores: Mapping[str, NDArray[np.floating]],
+    values: Mapping[str, NDArray[np.floating]],
+    id_prefix: str,
+) -> gpd.GeoDataFrame:
+    rows: list[dict[str, object]] = []
+    for e in entries:
         row: dict[str, object] = {
-            "site_id": f"{id_prefix}-{cx / 1000:04.0f}-{cy / 1000:04.0f}",
-            "x_m": cx,
-            "y_m": cy,
-            "area_ha": p.size * p.size * grid.cell_area_m2 / 1e4,
-            "suitability": p.mean_score,
+            "site_id": f"{id_prefix}-{e.x_m / 1000:04.0f}-{e.y_m / 1000:04.0f}",
+            "x_m": e.x_m,
+            "y_m": e.y_m,
+            "area_ha": e.area_ha,
+            "suitability": e.mean_score,
         }
         for name, arr in scores.items():
-            row[f"score_{name}"] = float(np.nanmean(arr[win]))
+            row[f"score_{name}"] = float(np.nanmean(arr[e.cells]))
         for name, arr in values.items():
-            row[f"value_{name}"] = float(np.nanmean(arr[win]))
+            row[f"value_{name}"] = float(np.nanmean(arr[e.cells]))
         rows.append(row)
-        geoms.append(shapely.box(x0, y0, x1, y1))
-    gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=grid.crs)
+    gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=[e.geometry for e in entries], crs=grid.crs)
     centres = gpd.GeoSeries(gpd.points_from_xy(gdf["x_m"], gdf["y_m"]), crs=grid.crs).to_crs(4326)
     gdf.insert(3, "lon", centres.x.to_numpy())
     gdf.insert(4, "lat", centres.y.to_numpy())
@@ -120,23 +153,9 @@ def regions_to_sites(
 
     The geometry is the union of the region's cells (grid CRS); ``x_m``/``y_m`` its centroid.
     """
-    rows: list[dict[str, object]] = []
-    for r in regions:
-        row: dict[str, object] = {
-            "site_id": f"{id_prefix}-{r.x_m / 1000:04.0f}-{r.y_m / 1000:04.0f}",
-            "x_m": r.x_m,
-            "y_m": r.y_m,
-            "area_ha": r.area_ha,
-            "suitability": r.mean_score,
-        }
-        for name, arr in scores.items():
-            row[f"score_{name}"] = float(np.nanmean(arr[r.rows, r.cols]))
-        for name, arr in values.items():
-            row[f"value_{name}"] = float(np.nanmean(arr[r.rows, r.cols]))
-        rows.append(row)
     geoms = regions_to_polygons(regions, grid)
-    gdf = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=grid.crs)
-    centres = gpd.GeoSeries(gpd.points_from_xy(gdf["x_m"], gdf["y_m"]), crs=grid.crs).to_crs(4326)
-    gdf.insert(3, "lon", centres.x.to_numpy())
-    gdf.insert(4, "lat", centres.y.to_numpy())
-    return gdf
+    entries = [
+        _Entry((r.rows, r.cols), r.x_m, r.y_m, r.area_ha, r.mean_score, g)
+        for r, g in zip(regions, geoms, strict=True)
+    ]
+    return _sites_frame(entries, grid, scores=scores, values=values, id_prefix=id_prefix)
