@@ -252,6 +252,33 @@ def test_hand_worked_uniform_route() -> None:
     assert out.crs == CRS
 
 
+def test_route_pinned_to_the_true_end_points() -> None:
+    grid = grid_km(10, 10)
+    cost = np.full(grid.shape, 0.5)
+    sub = subs(("A", 3, 5, 154.0)).assign(x_m=5900.0, y_m=6200.0)  # inside cell (3, 5)
+    site_xy = (100.0, 9900.0)  # inside cell (0, 0), off its centre
+    row = route_site(
+        cost,
+        grid,
+        (0, 0),
+        sub,
+        costs=hand_costs(),
+        campus_mw=500.0,
+        site_kv=154.0,
+        site_xy=site_xy,
+    ).iloc[0]
+    geom = row["geometry"]
+    assert geom.coords[0] == site_xy and geom.coords[-1] == (5900.0, 6200.0)
+    # the interior still runs through cell centres: a shortest 8-connected path from (0, 0) to
+    # (3, 5) takes 5 steps, so 4 interior cells (several such paths tie; any one will do)
+    inner = list(geom.coords)[1:-1]
+    assert len(inner) == 4
+    assert all(x % 1000 == 500 and y % 1000 == 500 for x, y in inner)
+    assert row["straight_km"] == pytest.approx(math.hypot(5800.0, 3700.0) / 1000)
+    assert row["route_km"] == pytest.approx(geom.length / 1000)
+    assert row["route_km"] >= row["straight_km"]
+
+
 def test_transformer_and_new_substation_costs() -> None:
     grid = grid_km(5, 5)
     table = subs(("HV", 0, 4, 345.0), ("TAP", 4, 0, 154.0))

@@ -220,8 +220,13 @@ def sensitivity(
     """
     from dataclasses import replace
 
-    from gridsite.report.vector import write_csv
-    from gridsite.study import Study, check_outputs_free, weight_sensitivity
+    from gridsite.study import (
+        SENSITIVITY_OUTPUTS,
+        Study,
+        check_outputs_free,
+        rank_spread,
+        write_sensitivity,
+    )
 
     _configure_logging(verbose, quiet)
     try:
@@ -234,25 +239,19 @@ def sensitivity(
         )
         s = Study(replace(s.spec, sensitivity=sens))
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name / "sensitivity"
-        names = ["sensitivity.csv", "sensitivity_oat.csv"]
         if not overwrite:
-            check_outputs_free(out / n for n in names)
+            check_outputs_free(out / n for n in SENSITIVITY_OUTPUTS)
         result = s.run()
-        cols = ["rank", "site_id", "score"] + [
-            c for c in result.sites.columns if c.startswith(("rank_p", "p_top"))
-        ]
-        mc = result.sites[cols]
-        oat = weight_sensitivity(result)
-        write_csv(mc, out / names[0], overwrite=overwrite)
-        write_csv(oat, out / names[1], overwrite=overwrite)
+        written = write_sensitivity(result, out, overwrite=overwrite)
+        mc = rank_spread(result)
     except GridsiteError as exc:
         _fail(exc, verbose)
         return
     if not quiet:
         click.echo(mc.head(10).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         click.echo(f"\n{sens.draws} weight draws (seed {sens.seed}); outputs in {out}/:")
-        for n in names:
-            click.echo(f"  {n}")
+        for p in written:
+            click.echo(f"  {p.name}")
 
 
 @main.command()

@@ -219,6 +219,7 @@ def route_site(
     rating_mva_per_circuit: float | Sequence[tuple[float, float]] = DEFAULT_RATING_MVA_PER_CIRCUIT,
     power_factor: float = 1.0,
     length_mult_kind: str = "linear",
+    site_xy: tuple[float, float] | None = None,
 ) -> gpd.GeoDataFrame:
     """Route a site's tie line to its ``k`` nearest feasible substations and price each.
 
@@ -254,6 +255,11 @@ def route_site(
     length_mult_kind
         ``"linear"`` (default) or ``"step"``; see
         :func:`~gridsite.powergrid.costs.length_multiplier`.
+    site_xy
+        The site's own point (grid CRS, metres). With it, and ``x_m``/``y_m`` columns in
+        ``substations``, the route is pinned to the true end points instead of the cell centres:
+        ``straight_km`` and ``route_km`` are measured between them, so a route is never shorter
+        than the straight line between the site and the substation.
 
     Returns
     -------
@@ -285,7 +291,13 @@ def route_site(
         log.debug("site %s: no substation at >= %g kV inside the grid", site, site_kv)
         return _empty_routes(grid.crs)
     res_m = grid.resolution_m
-    straight_km = np.hypot(sub_row - site[0], sub_col - site[1]) * res_m / M_PER_KM
+    pinned = site_xy is not None and {"x_m", "y_m"} <= set(subs.columns)
+    if pinned:
+        assert site_xy is not None
+        sub_xy = subs[["x_m", "y_m"]].to_numpy(dtype=np.float64)
+        straight_km = np.hypot(sub_xy[:, 0] - site_xy[0], sub_xy[:, 1] - site_xy[1]) / M_PER_KM
+    else:
+        straight_km = np.hypot(sub_row - site[0], sub_col - site[1]) * res_m / M_PER_KM
     candidates = np.flatnonzero(feasible)
     order = np.lexsort((subs["bus_id"].astype(str).to_numpy()[candidates], straight_km[candidates]))
     chosen_idx = candidates[order[:k]]
@@ -342,7 +354,19 @@ def route_site(
             geoms.append(None)
             continue
         cells, path_cost_musd = result
-        route_km = path_length_m(cells, resolution_m=res_m) / M_PER_KM
+        path = np.asarray(cells, dtype=np.int64)
+        xs, ys = grid.rowcol_to_xy(path[:, 0], path[:, 1])
+        coords = list(zip(xs.tolist(), ys.tolist(), strict=True))
+        if pinned:
+            assert site_xy is not None
+            # The raster path runs between cell centres; its ends move to the true points.
+            coords = [site_xy, *coords[1:-1], (float(sub_xy[i, 0]), float(sub_xy[i, 1]))]
+        geometry = LineString(coords if len(coords) > 1 else coords * 2)
+        route_km = (
+            geometry.length / M_PER_KM
+            if pinned
+            else path_length_m(cells, resolution_m=res_m) / M_PER_KM
+        )
         mult = length_multiplier(route_km, kind=length_mult_kind)
         line_musd = path_cost_musd * mult * circuits
         sub_musd = substation_cost_musd(costs, site_kv, new_substation=new_sub)
@@ -359,10 +383,7 @@ def route_site(
             interconnect_cost_musd=line_musd + sub_musd + xformer_musd,
         )
         records.append(rec)
-        path = np.asarray(cells, dtype=np.int64)
-        xs, ys = grid.rowcol_to_xy(path[:, 0], path[:, 1])
-        coords = list(zip(xs.tolist(), ys.tolist(), strict=True))
-        geoms.append(LineString(coords if len(coords) > 1 else coords * 2))
+        geoms.append(geometry)
 
     frame = pd.DataFrame.from_records(records, columns=list(ROUTE_COLUMNS))
     out = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=grid.crs), crs=grid.crs)

@@ -5,17 +5,21 @@ This package only wires stages together; each computation lives in its stage's m
 
 from gridsite.study.inputs import check_inputs, used_layers
 from gridsite.study.result import (
+    SENSITIVITY_OUTPUTS,
     SITE_COLUMNS,
     StudyResult,
     check_outputs_free,
     grid_output_names,
     output_names,
+    rank_spread,
     weight_sensitivity,
     write_grid_outputs,
+    write_sensitivity,
 )
 from gridsite.study.run import GridModel, ProgressCallback, Study
 
 __all__ = [
+    "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
     "GridModel",
     "ProgressCallback",
@@ -25,7 +29,9 @@ __all__ = [
     "check_outputs_free",
     "grid_output_names",
     "output_names",
+    "rank_spread",
     "used_layers",
     "weight_sensitivity",
     "write_grid_outputs",
+    "write_sensitivity",
 ]

@@ -11,7 +11,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from shapely.geometry import LineString
 
 from gridsite import layers
 from gridsite.geo import M_PER_KM, RasterGrid
@@ -211,19 +210,18 @@ def _route_options(
             pick |= set(np.flatnonzero(ok.to_numpy()).tolist())
         cands = subs.iloc[sorted(pick)]
         rc = (int(site_rows[i]), int(site_cols[i]))
-        opts = route_site(cost, grid, rc, cands, k=len(cands), **kw)  # type: ignore[arg-type]
+        site_xy = (float(table["x_m"].iloc[i]), float(table["y_m"].iloc[i]))
+        opts = route_site(
+            cost,
+            grid,
+            rc,
+            cands,
+            k=len(cands),
+            site_xy=site_xy,
+            **kw,  # type: ignore[arg-type]
+        )
         opts = opts[opts["reachable"]].copy()
         opts["site_id"] = site
-        # The raster path runs between cell centres: pin its ends to the site's centre and the
-        # substation's own point, so lengths are true and never below the straight line.
-        site_xy = (float(table["x_m"].iloc[i]), float(table["y_m"].iloc[i]))
-        ends = subs.set_index("bus_id").loc[opts["bus_id"], ["x_m", "y_m"]].to_numpy(float)
-        opts["geometry"] = [
-            _pinned(geom, site_xy, (float(e[0]), float(e[1])))
-            for geom, e in zip(opts.geometry, ends, strict=True)
-        ]
-        opts["straight_km"] = np.hypot(ends[:, 0] - site_xy[0], ends[:, 1] - site_xy[1]) / M_PER_KM
-        opts["route_km"] = [g.length / M_PER_KM for g in opts["geometry"]]
         found.append(opts)
     options = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=grid.crs)
     extra = subs.set_index("bus_id")[["station_id", "substation_name", "hosting_capacity_mw"]]
@@ -240,11 +238,6 @@ def _route_options(
         n_unrouted,
     )
     return options
-
-
-def _pinned(path: LineString, start: tuple[float, float], end: tuple[float, float]) -> LineString:
-    inner = list(path.coords)[1:-1]
-    return LineString([start, *inner, end])
 
 
 _OPTION_COLUMNS = (

@@ -24,13 +24,16 @@ from gridsite.report.vector import write_csv, write_geojson
 from gridsite.spec import StudySpec
 
 __all__ = [
+    "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
     "StudyResult",
     "check_outputs_free",
     "grid_output_names",
     "output_names",
+    "rank_spread",
     "weight_sensitivity",
     "write_grid_outputs",
+    "write_sensitivity",
 ]
 
 #: Leading columns of the sites table, in order; the rest follow (``score_<criterion>``,
@@ -306,3 +309,33 @@ def weight_sensitivity(result: StudyResult, *, steps: int = 101) -> pd.DataFrame
     oat = one_at_a_time(table, weights, sites=list(table.index), steps=steps)
     oat["criterion"] = oat["criterion"].str.removeprefix("score_")
     return oat.rename(columns={"site": "site_id"})
+
+
+#: Files :func:`write_sensitivity` writes.
+SENSITIVITY_OUTPUTS = ("sensitivity.csv", "sensitivity_oat.csv")
+
+
+def rank_spread(result: StudyResult) -> pd.DataFrame:
+    """Return each ranked site's rank spread over the weight draws (``rank_p*``, ``p_top*``)."""
+    cols = ["rank", "site_id", "score"] + [
+        c for c in result.sites.columns if c.startswith(("rank_p", "p_top"))
+    ]
+    return pd.DataFrame(result.sites[cols])
+
+
+def write_sensitivity(
+    result: StudyResult, out_dir: Path | str, *, overwrite: bool = False
+) -> list[Path]:
+    """Write sensitivity.csv and sensitivity_oat.csv into ``out_dir``.
+
+    The first holds :func:`rank_spread`, the second the one-at-a-time sweep
+    (:func:`weight_sensitivity`). Nothing is written when either exists, unless ``overwrite``.
+    """
+    out = Path(out_dir)
+    paths = [out / n for n in SENSITIVITY_OUTPUTS]
+    if not overwrite:
+        check_outputs_free(paths)
+    return [
+        write_csv(rank_spread(result), paths[0], overwrite=overwrite),
+        write_csv(weight_sensitivity(result), paths[1], overwrite=overwrite),
+    ]
