@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from gridsite.energy import SupplyCosts, simulate, size_supply
+from gridsite.errors import ConfigError
 
 COSTS = SupplyCosts()
 RTE, SOC_MIN, SOC_MAX = 0.85, 0.1, 0.9
@@ -140,3 +141,93 @@ def test_zero_target_builds_nothing(small_case):
     r = size_supply(load, pv, wind, cfe_target=0.0, pv_max_mw=600, wind_max_mw=400)
     assert r.annual_cost_usd == pytest.approx(0, abs=1e-3)
     assert r.cfe_feasible
+
+
+# ---- joint land limit -----------------------------------------------------------------------
+# Constant profiles (PV 0.2, wind 0.5, load 100 MW) make the battery useless (no hour has both a
+# surplus and a deficit to shift), so the optimum is a two-variable LP solved by hand. With 50 MW
+# of PV and 4 MW of wind per km2, a km2 gives 10 MW of PV energy or 2 MW of wind energy; per MW of
+# average energy PV costs 83,246 / 0.2 = 416k USD/yr and wind 136,480 / 0.5 = 273k USD/yr.
+PV_KM2_PER_MW, WIND_KM2_PER_MW = 1 / 50, 1 / 4
+
+
+def flat_case(n_steps=24):
+    return np.full(n_steps, 100.0), np.full(n_steps, 0.2), np.full(n_steps, 0.5)
+
+
+def test_land_limit_trades_wind_for_pv():
+    load, pv, wind = flat_case()
+    kw = {"pv_max_mw": 1000, "wind_max_mw": 1000, "cfe_target": 0.8}
+    free = size_supply(load, pv, wind, **kw)
+    # without the limit: wind only, 80 / 0.5 = 160 MW (40 km2)
+    assert (free.pv_mw, free.wind_mw) == pytest.approx((0, 160), abs=1e-6)
+    r = size_supply(
+        load,
+        pv,
+        wind,
+        land_km2=30,
+        pv_km2_per_mw=PV_KM2_PER_MW,
+        wind_km2_per_mw=WIND_KM2_PER_MW,
+        **kw,
+    )
+    # on 30 km2: p / 50 + w / 4 = 30 and 0.2 p + 0.5 w = 80 give w = 110, p = 125
+    assert r.cfe_feasible
+    assert (r.pv_mw, r.wind_mw, r.bess_mw, r.bess_mwh) == pytest.approx((125, 110, 0, 0), abs=1e-6)
+    assert r.cfe_share == pytest.approx(0.8, abs=1e-9)
+    assert r.annual_cost_usd > free.annual_cost_usd
+    check_dispatch(r, load, pv, wind)
+
+
+def test_land_limit_caps_the_share():
+    load, pv, wind = flat_case()
+    r = size_supply(
+        load,
+        pv,
+        wind,
+        cfe_target=0.8,
+        pv_max_mw=1000,
+        wind_max_mw=1000,
+        land_km2=6,
+        pv_km2_per_mw=PV_KM2_PER_MW,
+        wind_km2_per_mw=WIND_KM2_PER_MW,
+    )
+    # 6 km2 give at most 60 MW (all PV, 300 MW): share 0.6, and that is the least-cost way to it
+    assert not r.cfe_feasible
+    assert r.cfe_share == pytest.approx(0.6, abs=1e-7)
+    assert (r.pv_mw, r.wind_mw) == pytest.approx((300, 0), abs=1e-4)
+
+
+def test_infinite_land_is_no_limit(small_case):
+    load, pv, wind = small_case
+    kw = {"cfe_target": 0.8, "pv_max_mw": 600, "wind_max_mw": 400}
+    free = size_supply(load, pv, wind, **kw)
+    r = size_supply(load, pv, wind, land_km2=np.inf, pv_km2_per_mw=0.02, wind_km2_per_mw=0.25, **kw)
+    assert r.annual_cost_usd == pytest.approx(free.annual_cost_usd, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"land_km2": 10.0}, "needs pv_km2_per_mw"),
+        ({"land_km2": -1.0, "pv_km2_per_mw": 0.02, "wind_km2_per_mw": 0.25}, "land_km2 must be"),
+        ({"land_km2": 1.0, "pv_km2_per_mw": -0.02, "wind_km2_per_mw": 0.25}, "pv_km2_per_mw"),
+    ],
+)
+def test_bad_land_inputs_raise(small_case, kwargs, match):
+    load, pv, wind = small_case
+    with pytest.raises(ConfigError, match=match):
+        size_supply(load, pv, wind, pv_max_mw=1, wind_max_mw=1, **kwargs)
+
+
+def test_one_step_series():
+    # One hour: the cyclic battery must end where it started within the hour, so it only loses
+    # energy; 80% of a 10 MW load from PV at 0.5 needs 16 MW. The whole load is out of reach
+    # with 15 MW (share 0.75).
+    r = size_supply([10.0], [0.5], [0.0], cfe_target=0.8, pv_max_mw=100, wind_max_mw=0)
+    assert r.cfe_feasible
+    assert (r.pv_mw, r.bess_mw, r.bess_mwh) == pytest.approx((16, 0, 0), abs=1e-6)
+    assert r.cfe_share == pytest.approx(0.8, abs=1e-9)
+    r = size_supply([10.0], [0.5], [0.0], cfe_target=1.0, pv_max_mw=15, wind_max_mw=0)
+    assert not r.cfe_feasible
+    assert r.cfe_share == pytest.approx(0.75, abs=1e-9)
+    assert r.dispatch.soc_mwh.shape == (1,)

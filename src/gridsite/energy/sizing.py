@@ -17,7 +17,9 @@ Constraints, per step ``t`` (``eta = sqrt(round_trip_efficiency)``, the conventi
 - optional duration bounds ``bess_duration_min_h * bess_mw <= bess_mwh <= bess_duration_max_h *
   bess_mw``;
 - over the period ``sum(import) <= (1 - cfe_target) * sum(load)``;
-- ``pv_mw <= pv_max_mw``, ``wind_mw <= wind_max_mw`` (the site's potential).
+- ``pv_mw <= pv_max_mw``, ``wind_mw <= wind_max_mw`` (the site's potential);
+- optional joint land limit ``pv_mw * pv_km2_per_mw + wind_mw * wind_km2_per_mw <= land_km2``
+  (PV and onshore wind compete for the same land).
 
 Objective: annualised capex (capital recovery factor) plus fixed O&M of the four capacities, plus
 the grid import price times the imports scaled to a year. The matrices are sparse (about 11
@@ -126,6 +128,9 @@ def _build(
     soc_max: float,
     bess_duration_min_h: float | None,
     bess_duration_max_h: float | None,
+    land_km2: float | None,
+    pv_km2_per_mw: float,
+    wind_km2_per_mw: float,
     dt_h: float,
 ) -> _Programme:
     n = load.size
@@ -145,9 +150,8 @@ def _build(
         cap = sp.csr_array((vals, (rows, cols)), shape=(n, 4))
         return sp.hstack([flow, cap], format="csr")
 
-    # soc[t] - soc[t-1] with soc[-1] = soc[n-1]
-    shift = sp.lil_array((n, n))
-    shift.setdiag(1.0, k=-1)
+    # soc[t] - soc[t-1] with soc[-1] = soc[n-1] (for one step, soc[0] - soc[0] = 0)
+    shift = sp.eye_array(n, k=-1, format="lil")
     shift[0, n - 1] += 1.0
     soc_step = sp.csr_array(eye - shift)
     ones = np.ones(n)
@@ -182,6 +186,11 @@ def _build(
         r[0, bmwh_col], r[0, bmw_col] = -1.0, bess_duration_min_h
         single.append(sp.csr_array(r))
         b_single.append(0.0)
+    if land_km2 is not None and math.isfinite(land_km2):
+        r = sp.lil_array((1, n_var))
+        r[0, pv_col], r[0, wind_col] = pv_km2_per_mw, wind_km2_per_mw
+        single.append(sp.csr_array(r))
+        b_single.append(land_km2)
     a_ub = sp.vstack([*single, *ub_rows], format="csr")
     b_ub = np.concatenate([np.asarray(b_single), *b_ub_parts])
 
@@ -239,6 +248,9 @@ def size_supply(
     soc_max: float = 0.9,
     bess_duration_min_h: float | None = None,
     bess_duration_max_h: float | None = None,
+    land_km2: float | None = None,
+    pv_km2_per_mw: float | None = None,
+    wind_km2_per_mw: float | None = None,
     dt_h: float = 1.0,
 ) -> SizingResult:
     """Size PV, wind and battery at least cost so local supply meets ``cfe_target`` of the load.
@@ -263,6 +275,13 @@ def size_supply(
         as fractions of ``bess_mwh``.
     bess_duration_min_h, bess_duration_max_h
         Optional bounds on ``bess_mwh / bess_mw``, hours; None leaves power and energy free.
+    land_km2
+        Optional land the site's PV and wind share, km2:
+        ``pv_mw * pv_km2_per_mw + wind_mw * wind_km2_per_mw <= land_km2``; None (or inf) for no
+        limit.
+    pv_km2_per_mw, wind_km2_per_mw
+        Land taken per MW of PV and of wind, km2/MW (e.g. 1/50 and 1/4); required with
+        ``land_km2``.
     dt_h
         Length of a step, hours.
 
@@ -294,6 +313,14 @@ def size_supply(
     lo, hi = bess_duration_min_h, bess_duration_max_h
     if (lo is not None and lo < 0) or (lo is not None and hi is not None and lo > hi):
         problems.append(f"need 0 <= bess_duration_min_h <= bess_duration_max_h, got {lo}, {hi}")
+    if land_km2 is not None and not land_km2 >= 0:
+        problems.append(f"land_km2 must be >= 0 (or inf), got {land_km2}")
+    km2_per_mw = (pv_km2_per_mw, wind_km2_per_mw)
+    if land_km2 is not None and any(v is None for v in km2_per_mw):
+        problems.append("land_km2 needs pv_km2_per_mw and wind_km2_per_mw (km2 per MW)")
+    for name, v in zip(("pv_km2_per_mw", "wind_km2_per_mw"), km2_per_mw, strict=True):
+        if v is not None and not 0 <= v < math.inf:
+            problems.append(f"{name} must be finite and >= 0, got {v}")
     if not dt_h > 0:
         problems.append(f"dt_h must be > 0, got {dt_h}")
     load_mwh = float(load.sum()) * dt_h
@@ -315,6 +342,9 @@ def size_supply(
         soc_max=soc_max,
         bess_duration_min_h=bess_duration_min_h,
         bess_duration_max_h=bess_duration_max_h,
+        land_km2=land_km2,
+        pv_km2_per_mw=pv_km2_per_mw or 0.0,
+        wind_km2_per_mw=wind_km2_per_mw or 0.0,
         dt_h=dt_h,
     )
     x = _solve(prog, (1.0 - cfe_target) * load_mwh)
