@@ -102,3 +102,33 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     bad.write_text("[study\nname = 1", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_study(bad, environ={})
+
+
+def test_supply_section_resolves(data_root: Path) -> None:
+    spec = load_study(KOREA_STUDY, environ={})
+    su = spec.supply
+    assert su is not None
+    assert su.cfe_target == 0.8
+    assert set(su.land_exclusions) <= {k.name for k in spec.constraints}
+    assert [k.name for k in su.exclusions] == ["lakes", "settlements"]
+    assert su.exclusions[1].buffer_km == 1
+
+
+def test_supply_problems_name_their_keys(tmp_path: Path) -> None:
+    path = _write_study(
+        tmp_path,
+        lambda b: (
+            b.replace('sea_exclusions = ["dmz_and_north"]', 'sea_exclusions = ["dmz"]')
+            .replace("soc_min = 0.1", "soc_min = 0.95")
+            .replace(
+                'cost_source = "', 'costs = { pv_capex = 700, discount_rate = -2 }\ncost_source = "'
+            )
+        ),
+    )
+    with pytest.raises(ConfigError) as info:
+        load_study(path, environ={})
+    msg = str(info.value)
+    assert "supply.sea_exclusions: 'dmz' is not a constraint name" in msg
+    assert "supply.soc_min (0.95) must be below supply.soc_max (0.9)" in msg
+    assert "supply.costs.pv_capex: unknown cost" in msg
+    assert "discount_rate must be > -1" in msg

@@ -22,6 +22,8 @@ SECTIONS = {
     "ranking": config.RankingSection,
     "electrical": config.ElectricalSection,
     "interconnect": config.InterconnectSection,
+    "supply": config.SupplySection,
+    "supply_exclusions": config.SupplyExclusionModel,
     "ranking_terms": config.RankTermModel,
     "weights": config.WeightsSection,
     "aggregation": config.AggregationSection,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import geopandas as gpd
@@ -208,3 +209,71 @@ def test_outputs(written: Path, result: StudyResult) -> None:
     for f in gj["features"]:
         parts = [v for k, v in f["properties"].items() if k.startswith("contribution_")]
         assert sum(parts) == pytest.approx(f["properties"]["score"], abs=1e-6)
+
+
+def test_supply_meets_the_target_within_the_potential(result: StudyResult) -> None:
+    sites = result.sites
+    su = result.spec.supply
+    assert su is not None
+    feasible = sites["cfe_feasible"].astype(bool)
+    assert (sites.loc[feasible, "cfe_share"] >= su.cfe_target - 1e-6).all()
+    assert (sites["pv_mw"] <= sites["solar_potential_mw"] + 1e-6).all()
+    assert (
+        sites["wind_mw"] <= sites["wind_potential_mw"] + sites["offshore_wind_potential_mw"] + 1e-6
+    ).all()
+    # PV and onshore wind share the land; offshore wind needs none
+    onshore_wind = np.maximum(sites["wind_mw"] - sites["offshore_wind_potential_mw"], 0.0)
+    land_used = sites["pv_mw"] / su.pv_mw_per_km2 + onshore_wind / su.wind_mw_per_km2
+    assert (land_used <= sites["supply_land_km2"] * (1 + 1e-9) + 1e-9).all()
+    # potentials are the site's share of land times the densities of the study file
+    assert np.allclose(sites["solar_potential_mw"], sites["supply_land_km2"] * su.pv_mw_per_km2)
+    # a site's land share is never more than its 30 km disc
+    assert (sites["supply_land_km2"] <= math.pi * su.radius_km**2).all()
+    # what the ranked sites hold is part of the eligible land the stage counted
+    assert sites["supply_land_km2"].sum() <= result.stats["supply"]["eligible_land_km2"]
+
+
+def test_supply_profiles_are_the_nearest_kpg_bus(result: StudyResult) -> None:
+    """Nearest bus by pyproj, annual means from the pack's own per-bus table."""
+    kpg = pd.read_csv(KOREA / "grid" / "kpg193" / "kpg193_v2_0_buses.csv")
+    annual = pd.read_csv(
+        KOREA / "grid" / "kpg193" / "derived_kpg193_v2_0_bus_re_capacity_factor_2025.csv",
+        index_col="bus_id",
+    )
+    bx, by = Transformer.from_crs(4326, 5179, always_xy=True).transform(kpg["lon"], kpg["lat"])
+    for _, site in result.sites.iterrows():
+        d = np.hypot(np.asarray(bx) - site["x_m"], np.asarray(by) - site["y_m"])
+        bus = int(kpg["bus_i"].iloc[int(np.argmin(d))])
+        assert str(site["profile_bus"]) == str(bus)
+        # the hourly tables hold 4 decimals; PV values above 1 are clipped (means within 1e-3)
+        assert site["pv_cf_mean"] == pytest.approx(annual.loc[bus, "pv_cf_mean"], abs=1e-3)
+        assert site["wind_cf_mean"] == pytest.approx(annual.loc[bus, "wind_cf_mean"], abs=1e-5)
+
+
+def test_supply_hourly_balance_closes(result: StudyResult) -> None:
+    assert result.supply is not None
+    assert set(result.supply) == set(result.sites["site_id"].astype(str))
+    for sid, s in result.supply.items():
+        d = s.dispatch
+        assert d.load_mw.size == 8760
+        np.testing.assert_allclose(d.used_mw + d.discharge_mw + d.import_mw, d.load_mw, atol=1e-6)
+        np.testing.assert_allclose(
+            d.used_mw + d.charge_mw + d.curtailed_mw, d.generation_mw, atol=1e-6
+        )
+        np.testing.assert_allclose(s.pv_output_mw + s.wind_output_mw, d.generation_mw, atol=1e-6)
+        row = result.sites.set_index("site_id").loc[sid]
+        assert d.import_mw.sum() / 1e3 == pytest.approx(row["grid_import_gwh"], rel=1e-9)
+
+
+def test_supply_outputs(written: Path, result: StudyResult) -> None:
+    monthly = pd.read_csv(written / "supply_monthly.csv")
+    assert len(monthly) == 12 * len(result.sites)
+    per_site = monthly.groupby("site_id")["import_gwh"].sum()
+    expected = result.sites.set_index("site_id")["grid_import_gwh"]
+    np.testing.assert_allclose(per_site.loc[expected.index], expected, rtol=1e-9)
+    plots = sorted((written / "supply_plots").glob("*.svg"))
+    assert {p.stem for p in plots} == set(result.sites["site_id"])
+    for p in plots[:3]:
+        ET.fromstring(p.read_text(encoding="utf-8"))  # well-formed XML
+    html = (written / "map.html").read_text(encoding="utf-8")
+    assert html.count('class="gs-plot"') >= len(result.sites)

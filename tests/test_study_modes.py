@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 def _study(data_root: Path, *, electrical: bool) -> gridsite.Study:
     s = gridsite.Study.from_toml(KOREA_STUDY, data_root, resolution_m=4000).with_top(8)
-    spec = replace(s.spec, interconnect=None, ranking=RankingSpec())
+    spec = replace(s.spec, interconnect=None, supply=None, ranking=RankingSpec())
     if not electrical:
         spec = replace(spec, electrical=None)
     return gridsite.Study(spec)
@@ -132,3 +132,12 @@ def test_contributions_and_rank_spread(data_root: Path) -> None:
     assert a["p_top10"].between(0, 1).all()
     b = study.run().sites
     assert a["p_top10"].tolist() == b["p_top10"].tolist()  # same seed, same draws
+
+
+def test_supply_profiles_must_match_the_bus_field(data_root: Path) -> None:
+    s = gridsite.Study.from_toml(KOREA_STUDY, data_root, resolution_m=4000).with_top(3)
+    assert s.spec.supply is not None
+    bad = replace(s.spec.supply, profile_bus_id_field="name_English")
+    spec = replace(s.spec, electrical=None, interconnect=None, ranking=RankingSpec(), supply=bad)
+    with pytest.raises(gridsite.LayerError, match="supply profile layer 'kpg193_pv_cf'"):
+        gridsite.Study(spec).run()

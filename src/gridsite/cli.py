@@ -117,6 +117,8 @@ def run(
             "supplied",
             "speed_to_power_months",
             "capacity_mw",
+            "cfe_share",
+            "lcoe_usd_mwh",
         ]
         cols = [c for c in wanted if c in result.sites.columns]
         if "route_km" in cols:
@@ -127,7 +129,10 @@ def run(
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         click.echo(f"\n{len(result.sites)} sites; outputs in {out}/:")
         for p in written:
-            click.echo(f"  {p.name}")
+            if p.suffix != ".svg":
+                click.echo(f"  {p.name}")
+        if result.supply:
+            click.echo(f"  supply_plots/ ({len(result.supply)} SVG plots)")
 
 
 @main.command()

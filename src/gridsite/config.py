@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gridsite.criteria.transforms import transform_problems
+from gridsite.energy.costs import SupplyCosts
 from gridsite.errors import ConfigError, DataRootError
 from gridsite.spec import (
     AggregationSpec,
@@ -34,6 +36,7 @@ from gridsite.spec import (
     SensitivitySpec,
     SitesSpec,
     StudySpec,
+    SupplySpec,
     TransformKind,
     TransformSpec,
     WeightsSpec,
@@ -273,6 +276,51 @@ class InterconnectSection(_Model):
     reinforcement_months: float = Field(default=48.0, ge=0)
 
 
+class SupplyExclusionModel(_Model):
+    """One ``[[supply.exclusions]]`` entry: land excluded from PV and wind only."""
+
+    name: str
+    layer: str
+    kind: Literal["outside", "inside", "near", "north_of", "raster_values"]
+    buffer_km: float = Field(default=0.0, ge=0)
+    values: list[float] = Field(default_factory=list)
+    select: SelectModel | None = None
+
+
+class SupplySection(_Model):
+    """``[supply]``: co-located PV, wind and battery sized to an hourly CFE target."""
+
+    pv_profile: str
+    wind_profile: str
+    profile_buses: str
+    profile_bus_id_field: str = "bus_i"
+    hour_field: str = "hour_of_year"
+    profile_method: Literal["nearest", "idw"] = "nearest"
+    profile_k: int = Field(default=4, ge=1)
+    radius_km: float = Field(default=30.0, gt=0)
+    pv_mw_per_km2: float = Field(default=50.0, ge=0)
+    wind_mw_per_km2: float = Field(default=4.0, ge=0)
+    share: Literal["equal", "nearest"] = "equal"
+    land_exclusions: list[str] = Field(default_factory=list)
+    exclusions: list[SupplyExclusionModel] = Field(default_factory=list)
+    sea_constraint: str | None = None
+    sea_exclusions: list[str] = Field(default_factory=list)
+    offshore_max_shore_km: float = Field(default=20.0, ge=0)
+    offshore_radius_km: float = Field(default=50.0, gt=0)
+    offshore_mw_per_km2: float = Field(default=5.0, ge=0)
+    utilisation: float = Field(default=1.0, gt=0, le=1)
+    load_profile: str | None = None
+    load_profile_field: str | None = None
+    cfe_target: float = Field(default=0.8, ge=0, le=1)
+    round_trip_efficiency: float = Field(default=0.85, gt=0, le=1)
+    soc_min: float = Field(default=0.1, ge=0, le=1)
+    soc_max: float = Field(default=0.9, ge=0, le=1)
+    bess_duration_max_h: float | None = Field(default=None, gt=0)
+    year: int = Field(default=2025, ge=1900, le=2200)
+    costs: dict[str, float] = Field(default_factory=dict)
+    cost_source: str = ""
+
+
 class OutputsSection(_Model):
     """``[outputs]``: which files a run writes."""
 
@@ -294,6 +342,7 @@ class StudyFile(_Model):
     outputs: OutputsSection = OutputsSection()
     electrical: ElectricalSection | None = None
     interconnect: InterconnectSection | None = None
+    supply: SupplySection | None = None
     weights: WeightsSection = WeightsSection()
     aggregation: AggregationSection = AggregationSection()
     sensitivity: SensitivitySection = SensitivitySection()
@@ -607,6 +656,57 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
                 float(key)
             except ValueError:
                 problems.append(f"{path}: interconnect.months_per_km.{key}: keys are kV")
+    problems += _supply_problems(study, catalog, path, need)
+    return problems
+
+
+def _supply_problems(
+    study: StudyFile,
+    catalog: Mapping[str, LayerSpec],
+    path: Path,
+    need: Callable[[str | None, str, tuple[str, ...] | None], None],
+) -> list[str]:
+    su = study.supply
+    if su is None:
+        return []
+    problems: list[str] = []
+    for key in ("pv_profile", "wind_profile", "profile_buses", "load_profile"):
+        need(getattr(su, key), f"supply.{key}", None)
+    if (su.load_profile is None) != (su.load_profile_field is None):
+        problems.append(f"{path}: supply.load_profile and supply.load_profile_field go together")
+    constraint_names = {k.name for k in study.constraints}
+    named = [("land_exclusions", n) for n in su.land_exclusions]
+    named += [("sea_exclusions", n) for n in su.sea_exclusions]
+    named += [("sea_constraint", su.sea_constraint)] if su.sea_constraint else []
+    for key, value in named:
+        if value not in constraint_names:
+            problems.append(
+                f"{path}: supply.{key}: {value!r} is not a constraint name; the study has "
+                f"{', '.join(sorted(constraint_names)) or 'none'}"
+            )
+    for i, k in enumerate(su.exclusions):
+        need(
+            k.layer,
+            f"supply.exclusions[{i}].layer",
+            ("raster",) if k.kind == "raster_values" else None,
+        )
+        if k.kind == "raster_values" and not k.values:
+            problems.append(
+                f"{path}: supply.exclusions[{i}].values: list the raster values to exclude"
+            )
+    if not su.soc_min < su.soc_max:
+        problems.append(
+            f"{path}: supply.soc_min ({su.soc_min}) must be below supply.soc_max ({su.soc_max})"
+        )
+    known = {f.name for f in fields(SupplyCosts)}
+    for key in sorted(set(su.costs) - known):
+        problems.append(
+            f"{path}: supply.costs.{key}: unknown cost; the keys are {', '.join(sorted(known))}"
+        )
+    try:
+        SupplyCosts(**{k: v for k, v in su.costs.items() if k in known})
+    except ConfigError as exc:
+        problems.append(f"{path}: supply.costs: {exc}")
     return problems
 
 
@@ -742,6 +842,7 @@ def load_study(
         place_field=s.place_field,
         electrical=_electrical_spec(model.electrical),
         interconnect=_interconnect_spec(model.interconnect),
+        supply=_supply_spec(model.supply),
     )
 
 
@@ -807,4 +908,27 @@ def _electrical_spec(e: ElectricalSection | None) -> ElectricalSpec | None:
         hours=tuple(e.hours),
         contingency=e.contingency,
         slack=e.slack,
+    )
+
+
+def _supply_spec(su: SupplySection | None) -> SupplySpec | None:
+    if su is None:
+        return None
+    plain = su.model_dump(exclude={"exclusions", "costs", "land_exclusions", "sea_exclusions"})
+    return SupplySpec(
+        **plain,
+        land_exclusions=tuple(su.land_exclusions),
+        sea_exclusions=tuple(su.sea_exclusions),
+        exclusions=tuple(
+            ConstraintSpec(
+                name=k.name,
+                layer=k.layer,
+                kind=k.kind,
+                buffer_km=k.buffer_km,
+                values=tuple(k.values),
+                select=_select_spec(k.select),
+            )
+            for k in su.exclusions
+        ),
+        costs=tuple(sorted(su.costs.items())),
     )

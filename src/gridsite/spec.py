@@ -26,6 +26,7 @@ __all__ = [
     "SensitivitySpec",
     "SitesSpec",
     "StudySpec",
+    "SupplySpec",
     "TransformSpec",
     "WeightsSpec",
 ]
@@ -357,6 +358,51 @@ class InterconnectSpec:
 
 
 @dataclass(frozen=True)
+class SupplySpec:
+    """Co-located PV, wind and battery sized per site to an hourly CFE target (``[supply]``).
+
+    Profiles: ``pv_profile`` and ``wind_profile`` name wide hourly tables (one column per bus id
+    of ``profile_buses``, plus ``hour_field``); a site takes its nearest bus's column or the IDW
+    mean of ``profile_k`` buses. Potential: eligible land within ``radius_km`` (cells of the study
+    constraints named in ``land_exclusions`` and of the supply-only ``exclusions`` removed) times
+    the power densities, shared ``share``-wise between overlapping sites; offshore wind on the
+    cells of ``sea_constraint`` (minus ``sea_exclusions``) within ``offshore_max_shore_km`` of
+    eligible land's coast. Load: ``campus_mw x utilisation``, shaped by ``load_profile`` if given.
+    ``costs`` are :class:`gridsite.energy.SupplyCosts` fields overriding its defaults.
+    """
+
+    pv_profile: str
+    wind_profile: str
+    profile_buses: str
+    profile_bus_id_field: str = "bus_i"
+    hour_field: str = "hour_of_year"
+    profile_method: Literal["nearest", "idw"] = "nearest"
+    profile_k: int = 4
+    radius_km: float = 30.0
+    pv_mw_per_km2: float = 50.0
+    wind_mw_per_km2: float = 4.0
+    share: Literal["equal", "nearest"] = "equal"
+    land_exclusions: tuple[str, ...] = ()
+    exclusions: tuple[ConstraintSpec, ...] = ()
+    sea_constraint: str | None = None
+    sea_exclusions: tuple[str, ...] = ()
+    offshore_max_shore_km: float = 20.0
+    offshore_radius_km: float = 50.0
+    offshore_mw_per_km2: float = 5.0
+    utilisation: float = 1.0
+    load_profile: str | None = None
+    load_profile_field: str | None = None
+    cfe_target: float = 0.8
+    round_trip_efficiency: float = 0.85
+    soc_min: float = 0.1
+    soc_max: float = 0.9
+    bess_duration_max_h: float | None = None
+    year: int = 2025
+    costs: tuple[tuple[str, float], ...] = ()
+    cost_source: str = ""
+
+
+@dataclass(frozen=True)
 class RankTerm:
     """One site-level term of the final score: a site column, its transform and weight.
 
@@ -427,6 +473,7 @@ class StudySpec:
     outputs: OutputSpec = field(default_factory=OutputSpec)
     electrical: ElectricalSpec | None = None
     interconnect: InterconnectSpec | None = None
+    supply: SupplySpec | None = None
     weights: WeightsSpec = field(default_factory=WeightsSpec)
     aggregation: AggregationSpec = field(default_factory=AggregationSpec)
     sensitivity: SensitivitySpec = field(default_factory=SensitivitySpec)

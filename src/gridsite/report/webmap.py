@@ -82,6 +82,7 @@ _CSS = """
   border-color: #c00; }
 .gs-table td, .gs-table th { padding: 1px 6px; text-align: left; vertical-align: top; }
 .gs-table th { color: #555; font-weight: 500; }
+.gs-plot svg { display: block; max-width: 100%; height: auto; margin-bottom: 4px; }
 </style>
 """
 
@@ -301,7 +302,10 @@ def _site_centroids(sites: gpd.GeoDataFrame) -> gpd.GeoSeries:
 
 
 def _add_sites(
-    fmap: folium.Map, sites: gpd.GeoDataFrame, popup_fields: Sequence[str] | None
+    fmap: folium.Map,
+    sites: gpd.GeoDataFrame,
+    popup_fields: Sequence[str] | None,
+    site_plots: Mapping[str, str] | None = None,
 ) -> None:
     if sites.empty:
         return
@@ -332,6 +336,8 @@ def _add_sites(
         if scores[i] is not None:
             label += f" {_format_value(scores[i])}"
         popup_html = _html_table([(f, wgs84[f].iloc[i]) for f in fields])
+        if site_plots and str(ids[i]) in site_plots:
+            popup_html = _plot_html(site_plots[str(ids[i])]) + popup_html
         if geom is not None and not geom.is_empty:
             area = folium.GeoJson(
                 {"type": "Feature", "properties": {}, "geometry": geom.__geo_interface__},
@@ -360,6 +366,13 @@ def _add_sites(
             ).add_to(numbers)
     areas.add_to(fmap)
     numbers.add_to(fmap)
+
+
+def _plot_html(svg: str) -> str:
+    """Wrap an inline SVG for a popup; it must not break out of folium's JS template literal."""
+    if "`" in svg or "${" in svg or "<script" in svg.lower():
+        raise ValueError("a site plot must be plain SVG: no backticks, '${' or scripts")
+    return f'<div class="gs-plot">{svg}</div>'
 
 
 def _sort_key(rank: object) -> float:
@@ -437,6 +450,7 @@ def write_map(
     attributions: Sequence[str],
     title: str,
     popup_fields: Sequence[str] | None = None,
+    site_plots: Mapping[str, str] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an interactive HTML map (folium/Leaflet, Web Mercator basemap) of a study's results.
@@ -477,6 +491,9 @@ def write_map(
         Title shown on the map and as the page title; plain text.
     popup_fields
         Columns of ``sites`` to list in the popups, in this order; default all but the geometry.
+    site_plots
+        Inline SVG per ``site_id`` (e.g. the hourly supply match), shown above the popup table;
+        plain SVG only (no scripts).
     overwrite
         Whether an existing file at ``path`` may be replaced.
 
@@ -513,7 +530,7 @@ def write_map(
         grid_bounds = (south, west, north, east)
     _add_lines(fmap, lines)
     _add_buses(fmap, buses)
-    _add_sites(fmap, sites, popup_fields)
+    _add_sites(fmap, sites, popup_fields, site_plots)
     folium.LayerControl(collapsed=False).add_to(fmap)
 
     bounds = _fit_bounds(sites, grid_bounds, [lines, buses])

@@ -14,18 +14,23 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from gridsite.energy.summary import monthly_balance
 from gridsite.errors import OutputExistsError
 from gridsite.geo import Raster
 from gridsite.mcda.sensitivity import one_at_a_time
 from gridsite.powergrid.graph import graph_to_gdfs
+from gridsite.report.atomic import atomic_write_text
 from gridsite.report.manifest import build_manifest, write_manifest
 from gridsite.report.raster import write_geotiff
+from gridsite.report.supplyplot import supply_svg
 from gridsite.report.vector import write_csv, write_geojson
 from gridsite.spec import StudySpec
+from gridsite.study.supply import SUPPLY_COLUMNS, SiteSupply
 
 __all__ = [
     "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
+    "SUPPLY_PLOTS",
     "StudyResult",
     "check_outputs_free",
     "grid_output_names",
@@ -68,7 +73,12 @@ SITE_COLUMNS = (
     "speed_to_power_months",
     "backbone_path_km",
     "required_kv",
+    *SUPPLY_COLUMNS,
 )
+
+
+#: Folder of the per-site supply plots (one ``<site_id>.svg`` each).
+SUPPLY_PLOTS = "supply_plots"
 
 
 def output_names(spec: StudySpec) -> list[str]:
@@ -80,6 +90,7 @@ def output_names(spec: StudySpec) -> list[str]:
     names += ["grid_qa.csv"]
     names += ["hosting_capacity.csv", "hosting_capacity.geojson"] if spec.electrical else []
     names += ["routes.geojson"] if spec.interconnect else []
+    names += ["supply_monthly.csv", SUPPLY_PLOTS] if spec.supply else []
     names += ["map.html"] if o.map_html else []
     return [*names, "manifest.json"]
 
@@ -129,6 +140,8 @@ class StudyResult:
         Routed tie lines of the ranked sites (with ``[interconnect]``), else None.
     grid_qa
         The power-grid QA table (islands, unconnected buses, far snaps...).
+    supply
+        Each ranked site's hourly supply result by site id (with ``[supply]``), else None.
     timings_s
         Seconds per stage.
     inputs
@@ -146,6 +159,7 @@ class StudyResult:
     hosting: gpd.GeoDataFrame | None = None
     routes: gpd.GeoDataFrame | None = None
     grid_qa: pd.DataFrame | None = None
+    supply: dict[str, SiteSupply] | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
     inputs: list[tuple[str, Path]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -231,6 +245,10 @@ class StudyResult:
                 else gpd.GeoDataFrame(geometry=[], crs=grid.crs)
             )
             written.append(write_geojson(routes, paths["routes.geojson"], **kw))
+        plots = self._supply_plots()
+        if self.supply is not None:
+            written.append(write_csv(self._supply_monthly(), paths["supply_monthly.csv"], **kw))
+            written += _write_plots(plots, paths[SUPPLY_PLOTS], overwrite=overwrite)
         if "map.html" in paths:
             written.append(
                 write_map(
@@ -242,6 +260,7 @@ class StudyResult:
                     lines=lines,
                     attributions=[a["attribution"] for a in attributions],
                     title=self.spec.title,
+                    site_plots=plots,
                     **kw,
                 )
             )
@@ -258,6 +277,49 @@ class StudyResult:
         manifest["stats"] = self.stats
         written.append(write_manifest(manifest, paths["manifest.json"], **kw))
         return written
+
+    def _supply_plots(self) -> dict[str, str]:
+        """Inline SVG of each ranked site's hourly supply match (empty without ``[supply]``)."""
+        if self.supply is None or self.spec.supply is None:
+            return {}
+        ranks = dict(zip(self.sites["site_id"].astype(str), self.sites["rank"], strict=True))
+        return {
+            sid: supply_svg(
+                s.dispatch,
+                pv_mw_series=s.pv_output_mw,
+                wind_mw_series=s.wind_output_mw,
+                title=f"#{ranks[sid]} {sid}",
+                year=self.spec.supply.year,
+            )
+            for sid, s in self.supply.items()
+        }
+
+    def _supply_monthly(self) -> pd.DataFrame:
+        """Monthly energy balance of each ranked site's supply, long format."""
+        assert self.supply is not None and self.spec.supply is not None
+        ranks = dict(zip(self.sites["site_id"].astype(str), self.sites["rank"], strict=True))
+        parts = [
+            monthly_balance(s.dispatch, year=self.spec.supply.year).assign(
+                rank=ranks[sid], site_id=sid
+            )
+            for sid, s in self.supply.items()
+        ]
+        table = pd.concat(parts, ignore_index=True)
+        lead = ["rank", "site_id"]
+        return table[[*lead, *(c for c in table.columns if c not in lead)]]
+
+
+def _write_plots(plots: dict[str, str], folder: Path, *, overwrite: bool) -> list[Path]:
+    """Write one ``<site_id>.svg`` per site; with ``overwrite``, stale plots are removed first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if overwrite:
+        for old in folder.glob("*.svg"):
+            if old.stem not in plots:
+                old.unlink()
+    return [
+        atomic_write_text(folder / f"{sid}.svg", svg, overwrite=overwrite)
+        for sid, svg in plots.items()
+    ]
 
 
 def grid_output_names(spec: StudySpec) -> list[str]:

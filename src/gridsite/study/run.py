@@ -43,10 +43,11 @@ from gridsite.sites import (
     regions_to_sites,
     site_score_weights,
 )
-from gridsite.spec import CriterionSpec, SelectSpec, StudySpec
+from gridsite.spec import ConstraintSpec, CriterionSpec, SelectSpec, StudySpec
 from gridsite.study.connection import connect_and_rank
 from gridsite.study.electrical import overload_rows, run_electrical
 from gridsite.study.result import SITE_COLUMNS, StudyResult, check_outputs_free, output_names
+from gridsite.study.supply import run_supply
 
 __all__ = ["GridModel", "ProgressCallback", "Study"]
 
@@ -169,6 +170,16 @@ class _Run:
         gdf = layers.select_features(self.vector(layer), select, layer=layer)
         return layers.rasterize_mask(gdf, grid, all_touched=not area)
 
+    def constraint_mask(self, k: ConstraintSpec, grid: RasterGrid) -> NDArray[np.bool_]:
+        """Cells a constraint (or a supply exclusion) hits, whatever its mode."""
+        if k.kind == "raster_values":
+            r = self.raster(k.layer, grid, Resampling.nearest)
+            return np.isin(r, np.asarray(k.values, dtype=np.float32))
+        feats = self.features_mask(k.layer, k.select, grid, area=k.kind in ("inside", "outside"))
+        return exclusion_mask(
+            k.kind, feats, buffer_m=k.buffer_km * M_PER_KM, resolution_m=grid.resolution_m
+        )
+
     def criterion_value(self, c: CriterionSpec, grid: RasterGrid) -> NDArray[np.float32]:
         if c.measure == "distance":
             mask = self.features_mask(c.layer, c.select, grid, area=False)
@@ -224,19 +235,7 @@ class _Run:
         masks: dict[str, NDArray[np.bool_]] = {}
         with self.stage("constraints"):
             for k in spec.constraints:
-                if k.kind == "raster_values":
-                    r = self.raster(k.layer, grid, Resampling.nearest)
-                    hit = np.isin(r, np.asarray(k.values, dtype=np.float32))
-                else:
-                    feats = self.features_mask(
-                        k.layer, k.select, grid, area=k.kind in ("inside", "outside")
-                    )
-                    hit = exclusion_mask(
-                        k.kind,
-                        feats,
-                        buffer_m=k.buffer_km * M_PER_KM,
-                        resolution_m=grid.resolution_m,
-                    )
+                hit = self.constraint_mask(k, grid)
                 masks[k.name] = hit
                 if k.mode == "exclude":
                     excluded |= hit
@@ -273,6 +272,20 @@ class _Run:
 
         with self.stage("sites"):
             table = self.candidates(suit, grid, scores, values)
+
+        supply = None
+        if spec.supply is not None:
+            with self.stage("supply"):
+                supply = run_supply(
+                    self,
+                    table,
+                    spec=spec,
+                    grid=grid,
+                    masks=masks,
+                    in_area=in_area,
+                    constraint_mask=lambda k: self.constraint_mask(k, grid),
+                )
+                table = table.join(supply.columns)
 
         grid_model = self.power_grid()
         graph, hosting, qa = grid_model.graph, grid_model.hosting, grid_model.qa
@@ -329,6 +342,15 @@ class _Run:
             sites["score"].iloc[0],
         )
 
+        hourly = None
+        if supply is not None:
+            hourly = {str(i): supply.hourly[str(i)] for i in sites["site_id"]}
+            stats["supply"] = {
+                "eligible_land_km2": float(supply.eligible.sum() * grid.cell_area_m2 / 1e6),
+                "sites_feasible": int(sites["cfe_feasible"].sum()),
+                "capacity_factors_clipped_to_1": supply.cf_clipped,
+                "cost_assumptions": spec.supply.cost_source if spec.supply else "",
+            }
         stats |= {
             "criterion_weights": weights,
             "site_score_weights": self.site_weights,
@@ -347,6 +369,7 @@ class _Run:
             hosting=hosting,
             routes=routes,
             grid_qa=qa,
+            supply=hourly,
             timings_s=dict(self.timings),
             inputs=sorted(self.inputs.items()),
             stats=stats,
