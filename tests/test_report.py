@@ -297,10 +297,9 @@ def test_geotiff_round_trip(tmp_path: Path, shape: tuple[int, int]) -> None:
         assert src.dtypes == ("float32",)
         assert src.descriptions == ("suitability (0-1)",)
         assert src.compression is not None and src.compression.name.lower() == "deflate"
-        if min(shape) >= 256:
-            assert src.block_shapes[0] == (256, 256)
-        else:
-            assert src.block_shapes[0][1] == shape[1]  # strips, not tiles
+        assert src.block_shapes[0] == (256, 256)  # a COG is always tiled
+        # overviews halve until the smallest fits in one tile
+        assert src.overviews(1) == ([2] if max(shape) > 256 else [])
         raw = src.read(1)
         masked = src.read(1, masked=True)
     assert raw[0, 1] == -9999.0
@@ -308,6 +307,21 @@ def test_geotiff_round_trip(tmp_path: Path, shape: tuple[int, int]) -> None:
     expected = values.copy()
     expected[0, 1] = -9999.0
     np.testing.assert_array_equal(raw, expected)
+
+
+def test_geotiff_is_cloud_optimized(tmp_path: Path) -> None:
+    """The COG layout, read from the file's bytes (the GDAL COG specification's ghost header)."""
+    transform = Affine(100.0, 0.0, 950_000.0, 0.0, -100.0, 1_950_000.0)
+    grid = RasterGrid(crs=KOREA, transform=transform, shape=(600, 700))
+    path = write_geotiff(np.ones((600, 700), np.float32), grid, tmp_path / "c.tif")
+    head = path.read_bytes()[:1024]
+    assert head[:4] == b"II*\x00"  # classic little-endian TIFF
+    assert b"GDAL_STRUCTURAL_METADATA_SIZE=" in head
+    assert b"LAYOUT=IFDS_BEFORE_DATA" in head
+    assert b"BLOCK_ORDER=ROW_MAJOR" in head
+    assert b"KNOWN_INCOMPATIBLE_EDITION=NO" in head
+    with rasterio.open(path) as src:
+        assert src.overviews(1) == [2, 4]
 
 
 def test_geotiff_wrong_shape_is_an_error(tmp_path: Path, grid: RasterGrid) -> None:

@@ -1,4 +1,4 @@
-"""Write rasters aligned to the study's :class:`~gridsite.geo.RasterGrid` as GeoTIFF, atomically."""
+"""Write rasters aligned to the study grid (:class:`~gridsite.geo.RasterGrid`) as COG files."""
 
 from __future__ import annotations
 
@@ -30,12 +30,12 @@ def write_geotiff(
     description: str = "",
     overwrite: bool = False,
 ) -> Path:
-    """Write a single-band float32 GeoTIFF on ``grid``.
+    """Write a single-band float32 Cloud Optimized GeoTIFF (COG) on ``grid``.
 
     The file is in the grid's CRS (``grid.crs``, projected, metres) with ``grid.transform``; NaN
-    cells are written as ``nodata``, which is recorded in the file. DEFLATE compression with the
-    floating-point predictor; 256 x 256 tiles when both dimensions are at least 256 pixels, strips
-    otherwise. Written atomically.
+    cells are written as ``nodata``, which is recorded in the file. GDAL's COG driver: 256 x 256
+    tiles, DEFLATE with the floating-point predictor, averaged overviews down to one tile, the
+    header and overviews first so that clients read windows over HTTP ranges. Written atomically.
 
     Parameters
     ----------
@@ -84,7 +84,7 @@ def write_geotiff(
         data = np.where(np.isnan(data), nodata_f32, data)
     rows, cols = grid.shape
     profile: dict[str, object] = {
-        "driver": "GTiff",
+        "driver": "COG",
         "width": cols,
         "height": rows,
         "count": 1,
@@ -93,11 +93,14 @@ def write_geotiff(
         "transform": grid.transform,
         "nodata": float(nodata_f32),
         "compress": "deflate",
-        "predictor": 3,
+        "predictor": "floating_point",
+        "blocksize": _BLOCK_PX,
+        "overviews": "auto",
+        "resampling": "average",
         "BIGTIFF": "IF_SAFER",
     }
-    if rows >= _BLOCK_PX and cols >= _BLOCK_PX:
-        profile.update(tiled=True, blockxsize=_BLOCK_PX, blockysize=_BLOCK_PX)
+    # COG is a copy-only GDAL driver: rasterio buffers the dataset and GDAL writes the tiles, then
+    # the overviews, with the header first, when the file closes (inside the atomic block).
     with atomic_write(path, overwrite=overwrite) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data, 1)
         if description:
