@@ -123,3 +123,35 @@ def test_idw_to_grid_uses_cell_centres() -> None:
     # NE cell (250, 150): d = 200 to NW, 100 to SE -> weights 1/4 and 1 -> z = 10 / 1.25 = 8.
     np.testing.assert_allclose(result[0, 2], 8.0)
     np.testing.assert_allclose(result[1, 0], 2.0)
+
+
+@pytest.mark.parametrize(("n_points", "k", "power"), [(5, 8, 2.0), (200, 8, 2.0), (60, 3, 1.0)])
+def test_idw_to_grid_tiles_equal_brute_force(n_points: int, k: int, power: float) -> None:
+    """Tiles of 64 cells cut the grid; every cell must still use its true k nearest points."""
+    rng = np.random.default_rng(n_points)
+    grid = RasterGrid.from_bounds((0, 0, 19_000, 15_000), resolution_m=100.0, crs="EPSG:5179")
+    # points inside and well outside the grid, off the cell centres
+    points = rng.uniform([-5_000, -5_000], [24_000, 20_000], size=(n_points, 2)) + 0.37
+    values = rng.normal(size=n_points)
+    got = idw_to_grid(points, values, grid, power=power, k=k)
+    xs, ys = grid.cell_centres()
+    gx, gy = np.meshgrid(xs, ys)
+    queries = np.column_stack([gx.ravel(), gy.ravel()])
+    want = _direct_idw(points, values, queries, power, min(k, n_points)).reshape(grid.shape)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
+
+
+def test_idw_to_grid_mask_leaves_the_rest_nan() -> None:
+    grid = RasterGrid.from_bounds((0, 0, 20_000, 10_000), resolution_m=100.0, crs="EPSG:5179")
+    rng = np.random.default_rng(3)
+    points = rng.uniform([0, 0], [20_000, 10_000], size=(30, 2)) + 0.37
+    values = rng.normal(size=30)
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[10:90, 5:70] = True
+    mask[0, 199] = True
+    full = idw_to_grid(points, values, grid)
+    masked = idw_to_grid(points, values, grid, mask=mask)
+    np.testing.assert_array_equal(masked[mask], full[mask])
+    assert np.isnan(masked[~mask]).all()
+    with pytest.raises(ValueError, match="mask"):
+        idw_to_grid(points, values, grid, mask=mask[:-1])

@@ -21,6 +21,8 @@ __all__ = ["idw", "idw_to_grid"]
 # Queries are answered in blocks so that a national grid (tens of millions of cells) times k
 # neighbours never has to hold all distances and indices in memory at once.
 _BLOCK_ROWS = 1 << 18
+# Side of the tiles of :func:`idw_to_grid`, in cells.
+_TILE_CELLS = 64
 
 
 def _as_xy(array: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -30,18 +32,13 @@ def _as_xy(array: ArrayLike, name: str) -> NDArray[np.float64]:
     return xy
 
 
-def _idw_block(
-    tree: cKDTree, values: NDArray[np.float64], query_xy: NDArray[np.float64], power: float, k: int
+def _weighted(
+    distances: NDArray[np.float64], neighbour_values: NDArray[np.float64], power: float
 ) -> NDArray[np.float64]:
-    distances, indices = tree.query(query_xy, k=k, workers=-1)
-    # With k == 1 scipy drops the neighbour axis; restore it so one code path serves every k.
-    distances = np.asarray(distances, dtype=np.float64).reshape(len(query_xy), k)
-    indices = np.asarray(indices).reshape(len(query_xy), k)
-    neighbour_values = values[indices]
-
+    """IDW of each row's neighbours; a zero distance returns that point's value exactly."""
     exact = distances == 0.0
     on_point = exact.any(axis=1)
-    result = np.empty(len(query_xy), dtype=np.float64)
+    result = np.empty(len(distances), dtype=np.float64)
     if on_point.any():
         # Coincident data points share the query's location: their mean is the only fair value.
         hits = exact[on_point]
@@ -51,11 +48,74 @@ def _idw_block(
         d = distances[off_point]
         # Scaling by the nearest distance keeps weights in (0, 1], so tiny distances cannot
         # overflow ``d ** -power``; the factor cancels in the weighted mean.
-        weights = (d[:, :1] / d) ** power
+        weights = (d.min(axis=1, keepdims=True) / d) ** power
         result[off_point] = (weights * neighbour_values[off_point]).sum(axis=1) / weights.sum(
             axis=1
         )
     return result
+
+
+def _weighted_nearest(
+    d2: NDArray[np.float64], cand_values: NDArray[np.float64], k: int, power: float
+) -> NDArray[np.float64]:
+    """IDW over each row's ``k`` nearest candidates, from squared distances ``(m, n_cand)``."""
+    if d2.shape[1] > k:
+        # the k-th smallest squared distance of each row bounds its neighbours (a partial sort)
+        kth = np.partition(d2, k - 1, axis=1)[:, k - 1 : k]
+        inside = d2 <= kth
+    else:
+        inside = np.ones(d2.shape, dtype=bool)
+    exact = (d2 == 0.0) & inside
+    on_point = exact.any(axis=1)
+    result = np.empty(len(d2), dtype=np.float64)
+    if on_point.any():
+        # Coincident data points share the query's location: their mean is the only fair value.
+        hits = exact[on_point]
+        result[on_point] = (cand_values * hits).sum(axis=1) / hits.sum(axis=1)
+    off = ~on_point
+    if off.any():
+        d2_off = d2[off]
+        # (d_min / d) ** power from squared distances: no square root, and a plain ratio for the
+        # usual power 2. Scaling by the nearest keeps weights in (0, 1]; the factor cancels.
+        ratio = d2_off.min(axis=1, keepdims=True) / d2_off
+        if power != 2.0:
+            ratio **= power / 2.0
+        weights = np.where(inside[off], ratio, 0.0)
+        result[off] = (weights @ cand_values) / weights.sum(axis=1)
+    return result
+
+
+def _idw_block(
+    tree: cKDTree, values: NDArray[np.float64], query_xy: NDArray[np.float64], power: float, k: int
+) -> NDArray[np.float64]:
+    distances, indices = tree.query(query_xy, k=k, workers=-1)
+    # With k == 1 scipy drops the neighbour axis; restore it so one code path serves every k.
+    distances = np.asarray(distances, dtype=np.float64).reshape(len(query_xy), k)
+    indices = np.asarray(indices).reshape(len(query_xy), k)
+    return _weighted(distances, values[indices], power)
+
+
+def _valid_points(
+    points_xy: ArrayLike, values: ArrayLike, power: float, k: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
+    """Check the options; return the points and values that are finite, and k capped."""
+    if not (math.isfinite(power) and power >= 0):
+        raise ConfigError(f"IDW power must be a finite number >= 0, got {power!r}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ConfigError(f"IDW k (number of neighbours) must be an integer >= 1, got {k!r}")
+    points = _as_xy(points_xy, "points_xy")
+    data = np.asarray(values, dtype=np.float64)
+    if data.shape != (len(points),):
+        raise ValueError(
+            f"values must have shape ({len(points)},) to match points_xy, got {data.shape}"
+        )
+    valid = np.isfinite(data) & np.isfinite(points).all(axis=1)
+    if not valid.any():
+        raise LayerError(
+            f"IDW needs at least one point with a finite value and coordinates; all {len(data)} "
+            "points are missing or NaN. Check the layer's value field and its coverage."
+        )
+    return points[valid], data[valid], min(int(k), int(valid.sum()))
 
 
 def idw(
@@ -107,26 +167,8 @@ def idw(
     >>> idw(pts, np.array([10.0, 20.0]), np.array([[0.0, 0.0], [25.0, 0.0]])).round(9).tolist()
     [10.0, 11.0]
     """
-    if not (math.isfinite(power) and power >= 0):
-        raise ConfigError(f"IDW power must be a finite number >= 0, got {power!r}")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ConfigError(f"IDW k (number of neighbours) must be an integer >= 1, got {k!r}")
-    points = _as_xy(points_xy, "points_xy")
-    data = np.asarray(values, dtype=np.float64)
-    if data.shape != (len(points),):
-        raise ValueError(
-            f"values must have shape ({len(points)},) to match points_xy, got {data.shape}"
-        )
+    points, data, k = _valid_points(points_xy, values, power, k)
     queries = _as_xy(query_xy, "query_xy")
-
-    valid = np.isfinite(data) & np.isfinite(points).all(axis=1)
-    if not valid.any():
-        raise LayerError(
-            f"IDW needs at least one point with a finite value and coordinates; all {len(data)} "
-            "points are missing or NaN. Check the layer's value field and its coverage."
-        )
-    points, data = points[valid], data[valid]
-    k = min(int(k), len(data))
     tree = cKDTree(points)
 
     result = np.full(len(queries), np.nan, dtype=np.float64)
@@ -144,8 +186,16 @@ def idw_to_grid(
     *,
     power: float = 2.0,
     k: int = 8,
+    mask: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float32]:
     """Interpolate ``values`` at every cell centre of ``grid`` by inverse-distance weighting.
+
+    The same interpolation as :func:`idw` at the cell centres, computed tile by tile: for a tile
+    of ``64 x 64`` cells with centre ``c`` and half-diagonal ``h``, every cell's ``k`` nearest
+    points lie within ``r_k + 2h`` of ``c`` (``r_k``: distance from ``c`` to its ``k``-th nearest
+    point; triangle inequality), so only those candidates are measured. The result is exact;
+    where several points are exactly as far from a cell as its ``k``-th nearest, all of them are
+    used.
 
     Parameters
     ----------
@@ -157,6 +207,9 @@ def idw_to_grid(
         The study grid; its cell centres are the query points.
     power, k
         As in :func:`idw`.
+    mask
+        Optional boolean raster of ``grid.shape``: only its True cells are interpolated, the rest
+        are NaN (e.g. the study area, to skip the margin).
 
     Returns
     -------
@@ -169,9 +222,35 @@ def idw_to_grid(
         If no point has a finite value and coordinates.
     ConfigError
         If ``power`` or ``k`` is invalid.
+    ValueError
+        If ``mask`` does not have the grid's shape.
     """
+    points, data, k = _valid_points(points_xy, values, power, k)
+    if mask is not None and np.shape(mask) != tuple(grid.shape):
+        raise ValueError(f"mask has shape {np.shape(mask)}, the grid {tuple(grid.shape)}")
+    tree = cKDTree(points)
     xs, ys = grid.cell_centres()
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    queries = np.column_stack([grid_x.ravel(), grid_y.ravel()])
-    surface = idw(points_xy, values, queries, power=power, k=k)
-    return surface.reshape(grid.shape).astype(np.float32)
+    rows, cols = grid.shape
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    tile = _TILE_CELLS
+    half_diagonal = (tile - 1) * grid.resolution_m * math.sqrt(2.0) / 2.0
+    for r0 in range(0, rows, tile):
+        for c0 in range(0, cols, tile):
+            r1, c1 = min(r0 + tile, rows), min(c0 + tile, cols)
+            keep = None if mask is None else np.asarray(mask[r0:r1, c0:c1], dtype=bool)
+            if keep is not None and not keep.any():
+                continue
+            qx, qy = np.meshgrid(xs[c0:c1], ys[r0:r1])
+            centre = ((xs[c0] + xs[c1 - 1]) / 2.0, (ys[r0] + ys[r1 - 1]) / 2.0)
+            r_k = np.atleast_1d(tree.query(centre, k=k)[0])[-1]
+            cand = np.sort(tree.query_ball_point(centre, r_k + 2.0 * half_diagonal + 1e-6))
+            q = np.column_stack([qx.ravel(), qy.ravel()])
+            if keep is not None:
+                q = q[keep.ravel()]
+            d2 = (q[:, :1] - points[cand, 0]) ** 2 + (q[:, 1:] - points[cand, 1]) ** 2
+            result = _weighted_nearest(d2, data[cand], k, power).astype(np.float32)
+            if keep is None:
+                out[r0:r1, c0:c1] = result.reshape(r1 - r0, c1 - c0)
+            else:
+                out[r0:r1, c0:c1][keep] = result
+    return out
