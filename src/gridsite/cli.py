@@ -76,6 +76,20 @@ def main() -> None:
     default=None,
     help="Number of sites to keep, overriding the study file.",
 )
+@click.option(
+    "--chunk-px",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Run the raster stages on Dask in square chunks of N cells (0: in memory), "
+    "overriding study.chunk_px. See docs/scaling.md.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="dask.distributed scheduler for the chunks, e.g. tcp://10.0.0.5:8786 "
+    "[default: study.scheduler, else local threads]. Needs --chunk-px.",
+)
 @_output_options
 def run(
     study: Path,
@@ -83,6 +97,8 @@ def run(
     data_root: Path | None,
     resolution_m: float | None,
     top: int | None,
+    chunk_px: int | None,
+    scheduler: str | None,
     overwrite: bool,
     verbose: int,
     quiet: bool,
@@ -92,7 +108,9 @@ def run(
 
     _configure_logging(verbose, quiet)
     try:
-        s = Study.from_toml(study, data_root, resolution_m=resolution_m)
+        s = Study.from_toml(
+            study, data_root, resolution_m=resolution_m, chunk_px=chunk_px, scheduler=scheduler
+        )
         if top is not None:
             s = s.with_top(top)
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name

@@ -100,6 +100,8 @@ class StudySection(_Model):
     province_field: str | None = None
     place_layer: str | None = None
     place_field: str | None = None
+    chunk_px: int = Field(default=0, ge=0)
+    scheduler: str = ""
 
 
 class CampusSection(_Model):
@@ -715,6 +717,8 @@ def load_study(
     *,
     data_root: Path | str | None = None,
     resolution_m: float | None = None,
+    chunk_px: int | None = None,
+    scheduler: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> StudySpec:
     """Read, validate and resolve a study file.
@@ -727,6 +731,11 @@ def load_study(
         Overrides ``GRIDSITE_DATA`` and the file's ``data_root``.
     resolution_m
         Overrides the file's ``study.resolution_m`` (metres, in the study CRS).
+    chunk_px
+        Overrides the file's ``study.chunk_px`` (0: in memory; N: square chunks of N cells).
+    scheduler
+        Overrides the file's ``study.scheduler`` (a ``dask.distributed`` address; empty: the
+        local threaded scheduler).
     environ
         Environment to read ``GRIDSITE_DATA`` from; ``os.environ`` when None.
 
@@ -749,6 +758,8 @@ def load_study(
     _raise_if(_cross_check(model, catalog, path), f"study file {path}")
     if resolution_m is not None and not resolution_m > 0:
         raise ConfigError(f"--resolution must be a positive number of metres, got {resolution_m}")
+    if chunk_px is not None and chunk_px < 0:
+        raise ConfigError(f"--chunk-px must be 0 (in memory) or a number of cells, got {chunk_px}")
     root = resolve_data_root(path, model.study.data_root, data_root=data_root, environ=environ)
 
     s, pg = model.study, model.powergrid
@@ -761,6 +772,8 @@ def load_study(
         resolution_m=float(resolution_m if resolution_m is not None else s.resolution_m),
         area_layer=s.area,
         area_margin_km=s.area_margin_km,
+        chunk_px=int(chunk_px if chunk_px is not None else s.chunk_px),
+        scheduler=str(scheduler if scheduler is not None else s.scheduler),
         campus=CampusSpec(
             campus_mw=model.campus.campus_mw, campus_area_ha=model.campus.campus_area_ha
         ),

@@ -481,3 +481,7 @@ class StudySpec:
     province_field: str | None = None
     place_layer: str | None = None
     place_field: str | None = None
+    #: Square chunks of this many cells for the raster stages (0: the whole grid in memory).
+    chunk_px: int = 0
+    #: ``dask.distributed`` scheduler address for the chunked raster stages ("" = local threads).
+    scheduler: str = ""

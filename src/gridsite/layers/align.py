@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -9,7 +12,10 @@ import numpy as np
 import rasterio
 import rasterio.features
 import rasterio.warp
+import rasterio.windows
+from affine import Affine
 from numpy.typing import NDArray
+from pyproj import CRS, Transformer
 from rasterio.enums import Resampling
 
 from gridsite.errors import CRSError, LayerError
@@ -17,7 +23,13 @@ from gridsite.geo import RasterGrid
 from gridsite.layers.read import layer_path
 from gridsite.spec import LayerSpec
 
-__all__ = ["check_raster", "rasterize_mask", "read_raster"]
+__all__ = [
+    "check_raster",
+    "check_raster_overlap",
+    "rasterize_mask",
+    "read_raster",
+    "read_raster_window",
+]
 
 
 def rasterize_mask(
@@ -123,3 +135,234 @@ def check_raster(spec: LayerSpec, data_root: Path) -> None:
             f"layer {spec.name!r} ({path}) has no CRS; set crs in its catalog entry "
             "or fix the file (gdal_edit.py -a_srs)"
         )
+
+
+# ---- windowed reading: any window of the study grid, the same values as the whole grid ---------
+
+#: Spacing (m, study CRS) of the lattice where source coordinates are computed exactly; in between
+#: they are interpolated bilinearly. Over 1 km the error of that interpolation for a transverse
+#: Mercator <-> geographic transformation is a few millimetres, far below any source pixel.
+_LATTICE_M = 1000.0
+#: Rows of a window resampled at once: bounds the temporary arrays to a few MB per 1,000 columns.
+_STRIP_ROWS = 256
+
+
+def check_raster_overlap(spec: LayerSpec, data_root: Path, grid: RasterGrid) -> None:
+    """Raise :class:`LayerError` if a raster layer does not overlap ``grid`` at all.
+
+    Reads only the header. :func:`read_raster_window` does not check this, since a chunk of the
+    study grid may well lie outside a layer that covers the study area.
+    """
+    path = layer_path(spec, data_root)
+    with _open_raster(spec, path) as (src, src_crs):
+        left, bottom, right, top = rasterio.warp.transform_bounds(
+            src_crs, grid.crs, *src.bounds, densify_pts=21
+        )
+    gx0, gy0, gx1, gy1 = grid.bounds
+    if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
+        raise LayerError(
+            f"layer {spec.name!r} ({path}) does not overlap the study area: its bounds in "
+            f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
+            f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
+        )
+
+
+@contextmanager
+def _open_raster(
+    spec: LayerSpec, path: Path
+) -> Iterator[tuple[rasterio.io.DatasetReader, rasterio.crs.CRS]]:
+    try:
+        src = rasterio.open(path)
+    except rasterio.errors.RasterioIOError as exc:
+        raise LayerError(f"layer {spec.name!r}: cannot read {path} as a raster: {exc}") from exc
+    with src:
+        src_crs = src.crs
+        if src_crs is None:
+            if spec.crs is None:
+                raise CRSError(
+                    f"layer {spec.name!r} ({path}) has no CRS; set crs in its catalog entry "
+                    "or fix the file (gdal_edit.py -a_srs)"
+                )
+            src_crs = rasterio.crs.CRS.from_user_input(spec.crs)
+        yield src, src_crs
+
+
+def read_raster_window(
+    spec: LayerSpec,
+    data_root: Path,
+    grid: RasterGrid,
+    *,
+    resampling: Resampling = Resampling.nearest,
+    band: int = 1,
+) -> NDArray[np.float32]:
+    """Read one band of a raster layer onto ``grid`` (a study grid or any window of one).
+
+    Only the source pixels under ``grid`` are read, so a national 30 m layer is never loaded
+    whole when the study runs in chunks. Each cell takes the source value at its centre: the
+    pixel holding it (``nearest``), or the bilinear interpolation of the four pixel centres around
+    it (``bilinear``; weights renormalised over the pixels holding data, as GDAL does). Where the
+    centre falls in the source is computed with the exact coordinate transformation at the nodes
+    of a fixed lattice of the CRS (every 1 km, or every cell on coarser grids) and interpolated
+    in between. A cell's value therefore depends only on where the cell is: a chunk gets exactly
+    the values it has when the whole grid is read, which GDAL's warper does not promise (its
+    approximate transformer and resampling scale depend on the chunk). Unlike
+    :func:`read_raster`, no source footprint is averaged when the grid is coarser than the source.
+
+    Parameters
+    ----------
+    spec, data_root
+        The catalog entry and the folder its path is relative to.
+    grid
+        Cells to fill (projected CRS, metres); cells outside the source are NaN.
+    resampling
+        ``Resampling.nearest`` or ``Resampling.bilinear``.
+    band
+        1-based band number.
+
+    Returns
+    -------
+    NDArray[np.float32]
+        ``grid.shape``; NaN where the source has nodata or does not reach.
+
+    Raises
+    ------
+    LayerError
+        The file is missing or unreadable, or ``resampling`` is neither nearest nor bilinear.
+    CRSError
+        The raster has no CRS and the catalog gives none.
+    """
+    if resampling not in (Resampling.nearest, Resampling.bilinear):
+        raise LayerError(
+            f"layer {spec.name!r}: windowed reading supports nearest and bilinear resampling, "
+            f"not {resampling.name}"
+        )
+    path = layer_path(spec, data_root)
+    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    rows, cols = grid.shape
+    if rows == 0 or cols == 0:
+        return out
+    with _open_raster(spec, path) as (src, src_crs):
+        to_src = _SourceCoords(grid, src_crs)
+        inv = ~src.transform
+        # The bilinear field of coordinates takes its extremes at the lattice nodes.
+        px, py = _apply(inv, to_src.node_x, to_src.node_y)
+        margin = 1 if resampling == Resampling.bilinear else 0
+        c0 = max(0, int(np.floor(np.nanmin(px))) - margin - 1)
+        r0 = max(0, int(np.floor(np.nanmin(py))) - margin - 1)
+        c1 = min(src.width, int(np.floor(np.nanmax(px))) + margin + 2)
+        r1 = min(src.height, int(np.floor(np.nanmax(py))) + margin + 2)
+        if c1 <= c0 or r1 <= r0:
+            return out
+        win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
+        data = src.read(band, window=win, masked=True).astype(np.float32).filled(np.nan)
+        # Pixel coordinates in the window read: the inverse transform, then the window's offset.
+        for s0 in range(0, rows, _STRIP_ROWS):
+            s1 = min(rows, s0 + _STRIP_ROWS)
+            x, y = to_src.coords(s0, s1)
+            pc, pr = _apply(inv, x, y)
+            where = (c0, r0, src.width, src.height)
+            out[s0:s1] = _sample(data, pc - c0, pr - r0, resampling, where)
+    return out
+
+
+def _apply(
+    t: Affine, x: NDArray[np.float64], y: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``t`` applied to coordinate arrays (spelt out: affine's ``*`` on tuples is deprecated)."""
+    return t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
+
+
+class _SourceCoords:
+    """Source-CRS coordinates of a grid's cell centres, from a fixed lattice of exact nodes."""
+
+    def __init__(self, grid: RasterGrid, src_crs: rasterio.crs.CRS) -> None:
+        res = grid.resolution_m
+        rows, cols = grid.shape
+        x0, y1 = grid.transform.c, grid.transform.f
+        # Cell centres as the whole grid computes them: origin + (index + 0.5) * res.
+        self.xs = x0 + (np.arange(cols) + 0.5) * res
+        self.ys = y1 - (np.arange(rows) + 0.5) * res
+        self.same = CRS.from_user_input(grid.crs) == CRS.from_user_input(src_crs.to_wkt())
+        if self.same:
+            self.node_x = np.array([self.xs[0], self.xs[-1]])
+            self.node_y = np.array([self.ys[0], self.ys[-1]])
+            return
+        step = res * max(1, math.floor(_LATTICE_M / res))
+        self.step = step
+        i0, i1 = math.floor(self.xs[0] / step), math.floor(self.xs[-1] / step) + 1
+        j0, j1 = math.floor(self.ys[-1] / step), math.floor(self.ys[0] / step) + 1
+        self.i0, self.j0 = i0, j0
+        nx_ = np.arange(i0, i1 + 1) * step
+        ny_ = np.arange(j0, j1 + 1) * step
+        gx, gy = np.meshgrid(nx_, ny_)
+        tr = Transformer.from_crs(grid.crs, src_crs.to_wkt(), always_xy=True)
+        lon, lat = tr.transform(gx, gy)
+        self.lx, self.ly = np.asarray(lon, np.float64), np.asarray(lat, np.float64)
+        self.node_x, self.node_y = self.lx.ravel(), self.ly.ravel()
+        # Per column and per row: the lattice cell and the position inside it, in [0, 1).
+        self.ci = np.floor(self.xs / step).astype(np.int64) - i0
+        self.tx = self.xs / step - np.floor(self.xs / step)
+        self.rj = np.floor(self.ys / step).astype(np.int64) - j0
+        self.ty = self.ys / step - np.floor(self.ys / step)
+
+    def coords(self, r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Source coordinates of the cell centres of rows ``r0:r1``, shape ``(r1 - r0, cols)``."""
+        if self.same:
+            x, y = np.meshgrid(self.xs, self.ys[r0:r1])
+            return x, y
+        rj, ty = self.rj[r0:r1, None], self.ty[r0:r1, None]
+        ci, tx = self.ci[None, :], self.tx[None, :]
+        out = []
+        for v in (self.lx, self.ly):
+            v00, v01 = v[rj, ci], v[rj, ci + 1]
+            v10, v11 = v[rj + 1, ci], v[rj + 1, ci + 1]
+            south = v00 + (v01 - v00) * tx
+            north = v10 + (v11 - v10) * tx
+            out.append(south + (north - south) * ty)
+        return out[0], out[1]
+
+
+def _sample(
+    data: NDArray[np.float32],
+    pc: NDArray[np.float64],
+    pr: NDArray[np.float64],
+    resampling: Resampling,
+    where: tuple[int, int, int, int],
+) -> NDArray[np.float32]:
+    """Sample ``data`` at fractional pixel positions (window coordinates); NaN off the source."""
+    c0, r0, width, height = where
+    h, w = data.shape
+    # Off the source raster (not just off the window read) is no data.
+    inside = (pc + c0 >= 0) & (pc + c0 < width) & (pr + r0 >= 0) & (pr + r0 < height)
+    if resampling == Resampling.nearest:
+        ic = np.clip(np.floor(pc).astype(np.int64), 0, w - 1)
+        ir = np.clip(np.floor(pr).astype(np.int64), 0, h - 1)
+        return np.where(inside, data[ir, ic], np.float32(np.nan)).astype(np.float32)
+    # Bilinear between pixel centres (at index + 0.5).
+    u, v = pc - 0.5, pr - 0.5
+    i, j = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    fu, fv = u - i, v - j
+    total = np.zeros(pc.shape, dtype=np.float64)
+    weight = np.zeros(pc.shape, dtype=np.float64)
+    for di, dj, wgt in ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)), (0, 1, (1 - fu) * fv)):
+        _accumulate(data, i + di, j + dj, wgt, total, weight)
+    _accumulate(data, i + 1, j + 1, fu * fv, total, weight)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = total / weight
+    return np.where(inside & (weight > 0), value, np.nan).astype(np.float32)
+
+
+def _accumulate(
+    data: NDArray[np.float32],
+    i: NDArray[np.int64],
+    j: NDArray[np.int64],
+    wgt: NDArray[np.float64],
+    total: NDArray[np.float64],
+    weight: NDArray[np.float64],
+) -> None:
+    h, w = data.shape
+    ok = (i >= 0) & (i < w) & (j >= 0) & (j < h)
+    vals = data[np.clip(j, 0, h - 1), np.clip(i, 0, w - 1)].astype(np.float64)
+    ok &= np.isfinite(vals) & (wgt > 0)
+    total += np.where(ok, wgt * np.where(ok, vals, 0.0), 0.0)
+    weight += np.where(ok, wgt, 0.0)

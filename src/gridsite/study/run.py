@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import networkx as nx
@@ -19,13 +19,8 @@ from rasterio.enums import Resampling
 
 from gridsite import layers
 from gridsite.config import load_study
-from gridsite.criteria.constraints import exclusion_mask
-from gridsite.criteria.distance import distance_to_mask
-from gridsite.criteria.interpolate import idw_to_grid
-from gridsite.criteria.transforms import apply_transform
-from gridsite.errors import LayerError
+from gridsite.errors import ConfigError, LayerError
 from gridsite.geo import M_PER_KM, Raster, RasterGrid
-from gridsite.mcda.aggregate import aggregate_scores, apply_constraints
 from gridsite.mcda.sensitivity import monte_carlo_ranks
 from gridsite.mcda.weights import criterion_weights
 from gridsite.powergrid.build import graph_from_osm_lines
@@ -44,8 +39,20 @@ from gridsite.sites import (
     site_score_weights,
 )
 from gridsite.spec import ConstraintSpec, CriterionSpec, SelectSpec, StudySpec
+from gridsite.study.chunked import SiteWindows, dask_client, run_chunked
 from gridsite.study.connection import connect_and_rank
 from gridsite.study.electrical import overload_rows, run_electrical
+from gridsite.study.rasters import (
+    FeatureKey,
+    GridWindow,
+    RasterInputs,
+    WholeGridFeatures,
+    constraint_key,
+    constraint_mask,
+    criterion_key,
+    interpolation_points,
+    raster_stage,
+)
 from gridsite.study.result import SITE_COLUMNS, StudyResult, check_outputs_free, output_names
 from gridsite.study.supply import run_supply
 
@@ -77,6 +84,8 @@ class Study:
         data_root: Path | str | None = None,
         *,
         resolution_m: float | None = None,
+        chunk_px: int | None = None,
+        scheduler: str | None = None,
     ) -> Study:
         """Read and validate a study file.
 
@@ -88,8 +97,22 @@ class Study:
             Folder holding the data pack; else ``GRIDSITE_DATA``, else the file's ``data_root``.
         resolution_m
             Cell size in metres (study CRS), overriding the file's.
+        chunk_px
+            Run the raster stages in square chunks of this many cells on Dask (0: in memory),
+            overriding the file's ``study.chunk_px``; see docs/scaling.md.
+        scheduler
+            Address of a ``dask.distributed`` scheduler for the chunks (e.g.
+            ``"tcp://10.0.0.5:8786"``; empty: local threads), overriding ``study.scheduler``.
         """
-        return cls(load_study(path, data_root=data_root, resolution_m=resolution_m))
+        return cls(
+            load_study(
+                path,
+                data_root=data_root,
+                resolution_m=resolution_m,
+                chunk_px=chunk_px,
+                scheduler=scheduler,
+            )
+        )
 
     def check_outputs_free(self, out_dir: Path | str) -> None:
         """Raise :class:`OutputExistsError` if any output of this study exists in ``out_dir``."""
@@ -162,7 +185,7 @@ class _Run:
     def raster(self, name: str, grid: RasterGrid, resampling: Resampling) -> NDArray[np.float32]:
         spec = self.spec.layers[name]
         self.inputs[name] = layers.layer_path(spec, self.spec.data_root)
-        return layers.read_raster(spec, self.spec.data_root, grid, resampling=resampling)
+        return layers.read_raster_window(spec, self.spec.data_root, grid, resampling=resampling)
 
     def features_mask(
         self, layer: str, select: SelectSpec | None, grid: RasterGrid, *, area: bool
@@ -171,37 +194,65 @@ class _Run:
         return layers.rasterize_mask(gdf, grid, all_touched=not area)
 
     def constraint_mask(self, k: ConstraintSpec, grid: RasterGrid) -> NDArray[np.bool_]:
-        """Cells a constraint (or a supply exclusion) hits, whatever its mode."""
-        if k.kind == "raster_values":
-            r = self.raster(k.layer, grid, Resampling.nearest)
-            return np.isin(r, np.asarray(k.values, dtype=np.float32))
-        feats = self.features_mask(k.layer, k.select, grid, area=k.kind in ("inside", "outside"))
-        return exclusion_mask(
-            k.kind, feats, buffer_m=k.buffer_km * M_PER_KM, resolution_m=grid.resolution_m
-        )
+        """Cells a constraint (or a supply exclusion) hits on the whole grid, whatever its mode."""
+        inputs = self.raster_inputs(grid, constraints=(k,), criteria=())
+        return constraint_mask(inputs, k, GridWindow.whole(grid))
 
-    def criterion_value(self, c: CriterionSpec, grid: RasterGrid) -> NDArray[np.float32]:
-        if c.measure == "distance":
-            mask = self.features_mask(c.layer, c.select, grid, area=False)
-            if not mask.any():
-                raise LayerError(
-                    f"criterion {c.name!r}: layer {c.layer!r} has no feature inside the study "
-                    "grid after its select filter; check the filter, the layer's CRS and extent"
+    def raster_inputs(
+        self,
+        grid: RasterGrid,
+        *,
+        criteria: tuple[CriterionSpec, ...] | None = None,
+        constraints: tuple[ConstraintSpec, ...] | None = None,
+        extra: tuple[ConstraintSpec, ...] = (),
+        weights: dict[str, float] | None = None,
+    ) -> RasterInputs:
+        """Read what the raster stage needs: the area, feature layers, IDW points; check rasters."""
+        spec = self.spec
+        crits = spec.criteria if criteria is None else criteria
+        cons = spec.constraints if constraints is None else constraints
+        keys: list[FeatureKey] = [criterion_key(c) for c in crits if c.measure == "distance"]
+        keys += [constraint_key(k) for k in (*cons, *extra) if k.kind != "raster_values"]
+        vectors = {}
+        for layer, select, _ in keys:
+            if (layer, select) not in vectors:
+                gdf = layers.select_features(self.vector(layer), select, layer=layer)
+                gdf.sindex  # noqa: B018 (built here, once, not by concurrent chunks)
+                vectors[(layer, select)] = gdf
+        points = {}
+        for c in crits:
+            if c.measure == "interpolate":
+                assert c.field is not None  # checked by config
+                pts = layers.select_features(
+                    self.vector(c.layer, require=(c.field,)), c.select, layer=c.layer
                 )
-            dist_km = distance_to_mask(mask, resolution_m=grid.resolution_m) / M_PER_KM
-            return dist_km.astype(np.float32)
-        if c.measure == "interpolate":
-            assert c.field is not None  # checked by config
-            pts = layers.select_features(
-                self.vector(c.layer, require=(c.field,)), c.select, layer=c.layer
-            )
-            xy = np.column_stack([pts.geometry.x, pts.geometry.y])
-            vals = pd.to_numeric(pts[c.field], errors="coerce").to_numpy(float)
-            return idw_to_grid(xy, vals, grid)
-        return self.raster(c.layer, grid, Resampling.bilinear)
+                points[c.name] = interpolation_points(pts, c.field)
+        rasters = [c.layer for c in crits if c.measure == "raster"]
+        rasters += [k.layer for k in (*cons, *extra) if k.kind == "raster_values"]
+        for name in dict.fromkeys(rasters):
+            raster = spec.layers[name]
+            layers.check_raster_overlap(raster, spec.data_root, grid)
+            self.inputs[name] = layers.layer_path(raster, spec.data_root)
+        area = self.vector(spec.area_layer)
+        area.sindex  # noqa: B018
+        return RasterInputs(
+            spec=replace(spec, criteria=crits, constraints=cons),
+            grid=grid,
+            area=area,
+            vectors=vectors,
+            points=points,
+            weights=weights or {},
+            features=WholeGridFeatures(),
+            extra=extra,
+        )
 
     def execute(self) -> StudyResult:
         spec = self.spec
+        if spec.scheduler and not spec.chunk_px:
+            raise ConfigError(
+                f"study.scheduler = {spec.scheduler!r} needs study.chunk_px > 0 (--chunk-px): "
+                "only the chunked raster stages run on a dask cluster"
+            )
         with self.stage("study area"):
             outline = self.vector(spec.area_layer)
             if outline.empty:
@@ -213,54 +264,44 @@ class _Run:
                 resolution_m=spec.resolution_m,
                 crs=spec.crs,
             )
-            in_area = layers.rasterize_mask(outline, grid, all_touched=False)
         log.info(
             "study grid: %d x %d cells of %.0f m in %s", *grid.shape, grid.resolution_m, grid.crs
         )
+        weights = self.criterion_weights()
+        with dask_client(spec.scheduler if spec.chunk_px else "") as client:
+            inputs = self.raster_inputs(
+                grid,
+                extra=spec.supply.exclusions if spec.supply is not None else (),
+                weights=weights,
+            )
+            scores: Mapping[str, NDArray[np.float32]]
+            values: Mapping[str, NDArray[np.float32]]
+            if spec.chunk_px:
+                ch = run_chunked(inputs, client=client, stage=self.stage)
+                suit, in_area, excluded = ch.suitability, ch.in_area, ch.excluded
+                masks, extra_masks = ch.masks, ch.extra_masks
+                hit_cells = ch.hit_cells
+                # Scores and values of the candidates only, on each one's window (duck-typed
+                # arrays: the site table only indexes them).
+                site_windows = SiteWindows(ch.inputs)
+                scores = cast(Mapping[str, NDArray[np.float32]], site_windows.scores)
+                values = cast(Mapping[str, NDArray[np.float32]], site_windows.values)
+                full_scores: dict[str, NDArray[np.float32]] = {}
+            else:
+                self._check_features(inputs)
+                r = raster_stage(inputs, GridWindow.whole(grid), with_scores=True)
+                for name, sec in r.seconds.items():
+                    self.timings[name] = self.timings.get(name, 0.0) + sec
+                suit, in_area, excluded = r.suitability, r.in_area, r.excluded
+                masks, extra_masks = r.masks, r.extra_masks
+                hit_cells = {n: int((hit & in_area).sum()) for n, hit in masks.items()}
+                scores, values, full_scores = r.scores, r.values, r.scores
 
-        values: dict[str, NDArray[np.float32]] = {}
-        scores: dict[str, NDArray[np.float32]] = {}
-        with self.stage("criteria"):
-            for c in spec.criteria:
-                value = self.criterion_value(c, grid)
-                # Outside the study area is nodata, so statistics-based transforms (MS*) and
-                # the nodata policies see only the area's cells.
-                value[~in_area] = np.nan
-                values[c.name] = value
-                scores[c.name] = apply_transform(value, c.transform)
-
-        excluded = ~in_area
-        forced = np.zeros(grid.shape, dtype=bool)
-        partial = np.ones(grid.shape, dtype=np.float32)
-        masks: dict[str, NDArray[np.bool_]] = {}
-        with self.stage("constraints"):
-            for k in spec.constraints:
-                hit = self.constraint_mask(k, grid)
-                masks[k.name] = hit
-                if k.mode == "exclude":
-                    excluded |= hit
-                elif k.mode == "force":
-                    forced |= hit
-                else:
-                    partial[hit] *= k.factor
-        excluded_km2 = {
-            n: float((m & in_area).sum() * grid.cell_area_m2 / 1e6) for n, m in masks.items()
-        }
+        excluded_km2 = {n: float(c * grid.cell_area_m2 / 1e6) for n, c in hit_cells.items()}
         log.info(
             "constraints: %s",
             ", ".join(f"{n} {a:,.0f} km2" for n, a in excluded_km2.items()) or "none",
         )
-
-        with self.stage("overlay"):
-            weights = self.criterion_weights()
-            combined = aggregate_scores(scores, weights, spec.aggregation)
-            suit = np.asarray(
-                apply_constraints(
-                    combined, excluded=excluded & in_area, forced=forced, partial=partial
-                ),
-                dtype=np.float32,
-            )
-            suit[~in_area] = np.nan
         log.info(
             "weights (%s): %s",
             spec.weights.method,
@@ -283,7 +324,7 @@ class _Run:
                     grid=grid,
                     masks=masks,
                     in_area=in_area,
-                    constraint_mask=lambda k: self.constraint_mask(k, grid),
+                    constraint_mask=lambda k: extra_masks[k.name],
                 )
                 table = table.join(supply.columns)
 
@@ -363,7 +404,7 @@ class _Run:
             spec=spec,
             sites=sites,
             suitability=Raster(array=suit, grid=grid),
-            scores=scores,
+            scores=full_scores,
             excluded=excluded,
             grid_graph=graph,
             hosting=hosting,
@@ -397,8 +438,8 @@ class _Run:
         self,
         suit: NDArray[np.float32],
         grid: RasterGrid,
-        scores: dict[str, NDArray[np.float32]],
-        values: dict[str, NDArray[np.float32]],
+        scores: Mapping[str, NDArray[np.float32]],
+        values: Mapping[str, NDArray[np.float32]],
     ) -> gpd.GeoDataFrame:
         """Cut candidate sites (parcels or grown regions) from the suitability surface."""
         spec, st = self.spec, self.spec.sites
@@ -423,6 +464,14 @@ class _Run:
         parcels = pick_parcels(suit, grid, size=size, count=count, min_spacing_km=st.min_spacing_km)
         log.info("sites: %d candidate parcels of %d x %d cells", len(parcels), size, size)
         return parcels_to_sites(parcels, grid, scores=scores, values=values, id_prefix=spec.name)
+
+    def _check_features(self, inputs: RasterInputs) -> None:
+        for c in self.spec.criteria:
+            if c.measure == "distance" and inputs.features.count(inputs, criterion_key(c)) == 0:
+                raise LayerError(
+                    f"criterion {c.name!r}: layer {c.layer!r} has no feature inside the study "
+                    "grid after its select filter; check the filter, the layer's CRS and extent"
+                )
 
     def power_grid(self) -> GridModel:
         """Build the power-grid graph, its electrical model and hosting capacity, and its QA."""
