@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,15 @@ from hypothesis.extra.numpy import arrays
 
 from gridsite.errors import ConfigError, NoCandidateSitesError
 from gridsite.geo import RasterGrid
-from gridsite.sites import parcel_size_cells, parcels_to_sites, pick_parcels, rank_sites
+from gridsite.sites import (
+    Parcel,
+    parcel_size_cells,
+    parcels_to_sites,
+    pick_parcels,
+    rank_sites,
+    window_sums,
+)
+from gridsite.sites import parcels as parcels_module
 from gridsite.spec import RankingSpec, RankTerm, TransformSpec
 
 
@@ -82,6 +91,148 @@ def test_first_pick_is_the_brute_force_best(suit: np.ndarray, k: int) -> None:
     for p in got:
         assert p.mean_score == pytest.approx(expected[(p.row, p.col)], abs=1e-6)
         assert 0.0 < p.mean_score <= 1.0
+
+
+def _plain_pick(
+    suit: np.ndarray, k: int, *, count: int, spacing_cells: float
+) -> list[tuple[int, int, float]]:
+    """The plain method: one summed-area table of the whole grid, then the best block left
+    (the first maximum in row-major order), over and over, clearing a disk after each pick."""
+    suitable = np.isfinite(suit) & (suit > 0)
+    vals = np.where(suitable, suit, 0.0).astype(np.float64)
+    means = window_sums(vals, k) / (k * k)
+    means[window_sums(suitable.astype(np.float64), k) < k * k - 0.5] = -np.inf
+    r_idx, c_idx = np.indices(means.shape)
+    out = []
+    while len(out) < count:
+        flat = int(np.argmax(means))
+        best = float(means.flat[flat])
+        if not np.isfinite(best):
+            break
+        r, c = divmod(flat, means.shape[1])
+        out.append((r, c, best))
+        if spacing_cells > 0:
+            means[(r_idx - r) ** 2 + (c_idx - c) ** 2 < spacing_cells * spacing_cells] = -np.inf
+        else:
+            means[r, c] = -np.inf
+    return out
+
+
+def _brute_pick(
+    suit: np.ndarray, k: int, *, count: int, spacing_cells: float
+) -> list[tuple[int, int, float]]:
+    """Every block's mean summed directly; best first, ties to the smaller (row, col)."""
+    blocks = []
+    for r in range(suit.shape[0] - k + 1):
+        for c in range(suit.shape[1] - k + 1):
+            win = suit[r : r + k, c : c + k].astype(np.float64)
+            if np.all(np.isfinite(win) & (win > 0)):
+                blocks.append((-win.sum() / (k * k), r, c))
+    blocks.sort()
+    out: list[tuple[int, int, float]] = []
+    for neg, r, c in blocks:
+        if len(out) == count:
+            break
+        if all((r - pr) ** 2 + (c - pc) ** 2 >= spacing_cells**2 for pr, pc, _ in out):
+            out.append((r, c, -neg))
+    return out
+
+
+def _picked(parcels: list[Parcel]) -> list[tuple[int, int, float]]:
+    return [(p.row, p.col, p.mean_score) for p in parcels]
+
+
+# Small chunks make the row blocks of the summed-area table and the runs of the greedy pick
+# cross block boundaries on these tiny rasters.
+chunk_sizes = st.sampled_from([1, 64, 300, 1 << 21])
+spacings = st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 2.9, 4.0, 30.0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 24), st.integers(1, 24)),
+        elements=st.one_of(
+            st.sampled_from([np.nan, 0.0, -0.5, 0.25, 0.5, 1.0, np.inf]),
+            st.floats(0.0, 1.0, width=32),
+        ),
+    ),
+    st.integers(1, 4),
+    st.integers(0, 12),
+    spacings,
+    chunk_sizes,
+    st.sampled_from([1, 2, 256]),
+)
+def test_pick_equals_the_plain_method_bit_for_bit(
+    suit: np.ndarray, k: int, count: int, spacing_cells: float, chunk: int, run: int
+) -> None:
+    grid = _grid(*suit.shape)  # 1 km cells: the spacing in km is the spacing in cells
+    if k > min(suit.shape):
+        with pytest.raises(NoCandidateSitesError, match="larger than the study grid"):
+            pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+        return
+    expected = _plain_pick(suit, k, count=count, spacing_cells=spacing_cells)
+    with (
+        mock.patch.object(parcels_module, "_CHUNK_BYTES", chunk),
+        mock.patch.object(parcels_module, "_RUN", run),
+    ):
+        if not expected:
+            with pytest.raises(NoCandidateSitesError, match="relax the constraints"):
+                pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+            return
+        got = pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+    assert _picked(got) == expected  # same blocks, same order, the same float64 means
+    assert all(p.size == k for p in got)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(2, 16), st.integers(2, 16)),
+        # multiples of 1/8: every sum is exact, so direct means equal the table's and ties
+        # are real ties
+        elements=st.sampled_from([np.nan, 0.0, 0.125, 0.25, 0.5, 0.625, 0.75, 1.0]),
+    ),
+    st.integers(1, 3),
+    st.integers(1, 10),
+    spacings,
+    chunk_sizes,
+)
+def test_pick_equals_brute_force_with_ties(
+    suit: np.ndarray, k: int, count: int, spacing_cells: float, chunk: int
+) -> None:
+    grid = _grid(*suit.shape)
+    expected = _brute_pick(suit, k, count=count, spacing_cells=spacing_cells)
+    with mock.patch.object(parcels_module, "_CHUNK_BYTES", chunk):
+        if not expected or k > min(suit.shape):
+            with pytest.raises(NoCandidateSitesError):
+                pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+            return
+        got = pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+    assert _picked(got) == expected
+
+
+def test_pick_on_a_large_grid_with_a_margin_of_nodata() -> None:
+    # several row blocks of the table, a box of suitable cells away from the grid's corner
+    rng = np.random.default_rng(4)
+    suit = np.full((300, 420), np.nan, dtype=np.float32)
+    inner = rng.random((200, 260), dtype=np.float32)
+    inner[rng.random(inner.shape) < 0.05] = 0.0
+    suit[60:260, 100:360] = inner
+    suit[100:140, 150:190] = 0.75  # a plateau: ties broken north-west
+    got = pick_parcels(suit, _grid(300, 420, res=100.0), size=10, count=25, min_spacing_km=2.0)
+    assert _picked(got) == _plain_pick(suit, 10, count=25, spacing_cells=20.0)
+
+
+def test_spacing_is_centre_to_centre_and_strict() -> None:
+    suit = np.ones((1, 12), dtype=np.float32)
+    suit[0, 0] = 1.0
+    suit[0, 1:] = 0.5
+    # 1 km cells: with 3 km spacing, parcels 3 cells apart are allowed, 2 apart are not
+    got = pick_parcels(suit, _grid(1, 12), size=1, count=10, min_spacing_km=3.0)
+    assert [p.col for p in got] == [0, 3, 6, 9]
 
 
 def test_parcels_to_sites_geometry_and_means() -> None:

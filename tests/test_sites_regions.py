@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from scipy import ndimage
 from gridsite.errors import NoCandidateSitesError
 from gridsite.geo import RasterGrid
 from gridsite.sites import Region, locate_regions, regions_to_labels, regions_to_polygons
+from gridsite.sites import regions as regions_module
 
 RES_M = 100.0  # one cell = 1 ha
 
@@ -354,3 +357,297 @@ def test_search_is_exhaustive() -> None:
     )
     assert [r.seed for r in regions] == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert [r.mean_score for r in regions] == pytest.approx([0.9, 0.8, 0.7, 0.6])
+
+
+# ---- the fast paths equal the method written plainly ---------------------------------------------
+
+
+def _plain_block_sums(values: np.ndarray, h: int) -> np.ndarray:
+    rows, cols = values.shape
+    nbr, nbc = -(-rows // h), -(-cols // h)
+    padded = np.zeros((nbr * h, nbc * h), dtype=np.float32)
+    padded[:rows, :cols] = np.fmax(values, np.float32(0.0))
+    return padded.reshape(nbr, h, nbc * h).sum(axis=1, dtype=np.float64).reshape(nbr, nbc, h).sum(2)
+
+
+def _plain_regions(
+    surf: np.ndarray,
+    *,
+    count: int,
+    min_cells: int,
+    max_cells: int,
+    spacing_cells: float,
+    shape: str = "circle",
+    compactness: float = 0.5,
+    evaluate: str = "mean",
+    seeds: list[tuple[int, int]] | None = None,
+) -> list[tuple[list[int], float]]:
+    """The module docstring's method written plainly: one blocked mask over the whole grid,
+    seeds from padded block sums and SciPy's maximum filter, growth from a heap, and spacing by
+    brute force over every cell. Returns each region's cells (flat, in growth order) and sum."""
+    values = np.fmax(surf.astype(np.float32), np.float32(0.0))
+    blocked = values <= 0
+    rows, cols = values.shape
+    cw = 0.0 if shape == "free" else compactness
+    half = math.sqrt(max_cells / math.pi) if shape == "circle" else math.sqrt(max_cells) / 2
+    d_max = max(half, 0.5)
+
+    def key(idx: int, sr: int, sc: int) -> float:
+        v = float(values.flat[idx])
+        if cw == 0.0:
+            return -v
+        r, c = divmod(idx, cols)
+        d = (
+            math.hypot(r - sr, c - sc)
+            if shape == "circle"
+            else float(max(abs(r - sr), abs(c - sc)))
+        )
+        return -((1.0 - cw) * v - cw * d / d_max)
+
+    def grow(seed: int) -> tuple[list[int], float, bool]:
+        sr, sc = divmod(seed, cols)
+        seen, heap, region, total = {seed}, [(key(seed, sr, sc), seed)], [], 0.0
+        while heap and len(region) < max_cells:
+            idx = heap[0][1]
+            v = float(values.flat[idx])
+            if evaluate == "mean" and len(region) >= min_cells and v < total / len(region):
+                break
+            heapq.heappop(heap)
+            region.append(idx)
+            total += v
+            r, c = divmod(idx, cols)
+            for nr, nc in ((r - 1, c), (r, c - 1), (r, c + 1), (r + 1, c)):
+                nb = nr * cols + nc
+                if 0 <= nr < rows and 0 <= nc < cols and nb not in seen and not blocked.flat[nb]:
+                    seen.add(nb)
+                    heapq.heappush(heap, (key(nb, sr, sc), nb))
+        if len(region) < min_cells:
+            return sorted(seen), total, False
+        return region, total, True
+
+    r_all, c_all = np.indices(values.shape)
+
+    def block_near(cells: list[int]) -> None:
+        rr, cc = np.divmod(np.asarray(cells), cols)
+        blocked[rr, cc] = True
+        if spacing_cells > 0:  # squared gap from every cell's square to the region's
+            dr = np.maximum(np.abs(r_all[..., None] - rr) - 1, 0)
+            dc = np.maximum(np.abs(c_all[..., None] - cc) - 1, 0)
+            blocked[(dr**2 + dc**2).min(axis=-1) < spacing_cells**2 - 1e-9] = True
+
+    found: list[tuple[list[int], float]] = []
+
+    def attempt(seed: int) -> None:
+        cells, total, ok = grow(seed)
+        if ok:
+            found.append((cells, total))
+            block_near(cells)
+        else:
+            blocked.flat[cells] = True
+
+    if seeds is not None:
+        for r, c in seeds:
+            if len(found) < count and 0 <= r < rows and 0 <= c < cols and not blocked[r, c]:
+                attempt(r * cols + c)
+    else:
+        k = math.ceil(math.sqrt(min_cells) - 1e-9)
+        h = max(1, math.ceil(k / 2))
+        blocks = _plain_block_sums(surf.astype(np.float32), h)
+        nbr, nbc = blocks.shape
+        wr, wc = min(2, nbr), min(2, nbc)
+        focal = np.zeros((nbr - wr + 1, nbc - wc + 1))
+        for i in range(wr):
+            for j in range(wc):
+                focal += blocks[i : i + nbr - wr + 1, j : j + nbc - wc + 1]
+        peak = ndimage.maximum_filter(focal, size=3, mode="constant", cval=-np.inf)
+        is_max = (focal >= peak) & (focal > 0)
+        for mask in (is_max, ~is_max & (focal > 0)):
+            idx = np.flatnonzero(mask)
+            for w in idx[np.argsort(-focal.flat[idx], kind="stable")]:
+                i, j = divmod(int(w), focal.shape[1])
+                r0, r1 = i * h, min(rows, (i + wr) * h)
+                c0, c1 = j * h, min(cols, (j + wc) * h)
+                while len(found) < count and not blocked[r0:r1, c0:c1].all():
+                    pr0, pr1, pc0, pc1 = (
+                        max(0, r0 - k),
+                        min(rows, r1 + k),
+                        max(0, c0 - k),
+                        min(cols, c1 + k),
+                    )
+                    patch = np.where(
+                        blocked[pr0:pr1, pc0:pc1], 0.0, values[pr0:pr1, pc0:pc1].astype(np.float64)
+                    )
+                    near = ndimage.uniform_filter(patch, size=k, mode="constant")
+                    near = near[r0 - pr0 : r1 - pr0, c0 - pc0 : c1 - pc0]
+                    best = int(np.argmax(np.where(blocked[r0:r1, c0:c1], -1.0, near)))
+                    br, bc = divmod(best, c1 - c0)
+                    attempt((r0 + br) * cols + c0 + bc)
+    score = (lambda f: f[1] / len(f[0])) if evaluate == "mean" else (lambda f: f[1])
+    return sorted(found, key=score, reverse=True)
+
+
+def _as_found(regions: list[Region], cols: int) -> list[tuple[list[int], float]]:
+    return [((r.rows * cols + r.cols).tolist(), r.sum_score) for r in regions]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.data(),
+    rows=st.integers(2, 24),
+    cols=st.integers(2, 24),
+    min_cells=st.integers(1, 20),
+    extra=st.integers(0, 12),
+    spacing_cells=st.sampled_from([0.0, 1.0, 1.5, 2.9, 4.0]),
+    count=st.integers(1, 8),
+    shape=st.sampled_from(["circle", "square", "free"]),
+    compactness=st.sampled_from([0.0, 0.3, 0.5, 1.0]),
+    evaluate=st.sampled_from(["mean", "sum"]),
+    chunk=st.sampled_from([1, 200, 1 << 21]),
+)
+def test_regions_equal_the_plain_method(
+    data: st.DataObject,
+    rows: int,
+    cols: int,
+    min_cells: int,
+    extra: int,
+    spacing_cells: float,
+    count: int,
+    shape: str,
+    compactness: float,
+    evaluate: str,
+    chunk: int,
+) -> None:
+    flat = data.draw(st.lists(cell_values, min_size=rows * cols, max_size=rows * cols))
+    surf = np.array(flat, dtype=np.float64).reshape(rows, cols)
+    opts = dict(count=count, min_cells=min_cells, max_cells=min_cells + extra,
+                spacing_cells=spacing_cells, shape=shape, compactness=compactness,
+                evaluate=evaluate)  # fmt: skip
+    expected = _plain_regions(surf, **opts)  # type: ignore[arg-type]
+    # small chunks and two threads: the seed pass crosses chunk and thread boundaries
+    with (
+        mock.patch.object(regions_module, "_CHUNK_BYTES", chunk),
+        mock.patch.object(regions_module, "_thread_count", lambda: 2),
+    ):
+        try:
+            got = locate_regions(
+                surf,
+                _grid(rows, cols),
+                count=count,
+                min_area_ha=min_cells,
+                max_area_ha=min_cells + extra,
+                min_spacing_km=spacing_cells * RES_M / 1000,
+                shape=shape,  # type: ignore[arg-type]
+                compactness=compactness,
+                evaluate=evaluate,  # type: ignore[arg-type]
+            )
+        except NoCandidateSitesError:
+            assert expected == []
+            return
+    assert _as_found(got, cols) == expected  # the same cells, in growth order, the same sums
+    for r in got:
+        assert r.mean_score == r.sum_score / r.n_cells
+
+
+def test_regions_equal_the_plain_method_on_a_larger_surface() -> None:
+    # 225-cell minimum: blocks of 8 x 8 cells, where NumPy sums a block's columns pairwise
+    surf = _noisy((150, 170), seed=5).astype(np.float32)
+    surf[:20, :] = np.nan  # a margin of nodata
+    opts = dict(count=6, min_cells=225, max_cells=400, spacing_cells=7.5)
+    expected = _plain_regions(surf, **opts)  # type: ignore[arg-type]
+    with mock.patch.object(regions_module, "_CHUNK_BYTES", 4096):
+        got = locate_regions(
+            surf, _grid(150, 170), count=6, min_area_ha=225, max_area_ha=400, min_spacing_km=0.75
+        )
+    assert len(got) >= 2
+    assert _as_found(got, 170) == expected
+
+
+def test_seed_candidates_equal_the_plain_method() -> None:
+    surf = _noisy((40, 50), seed=8)
+    seeds = [(5, 5), (5, 6), (30, 40), (0, 0), (20, 17), (39, 49), (45, 3)]
+    opts = dict(count=5, min_cells=10, max_cells=30, spacing_cells=2.5)
+    expected = _plain_regions(surf, seeds=seeds, **opts)  # type: ignore[arg-type]
+    got = locate_regions(
+        surf, _grid(40, 50), count=5, min_area_ha=10, max_area_ha=30, min_spacing_km=0.25,
+        seed_candidates=seeds,
+    )  # fmt: skip
+    assert _as_found(got, 50) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    h=st.integers(1, 12),
+    rows=st.integers(1, 60),
+    cols=st.integers(1, 60),
+    seed=st.integers(0, 2**32 - 1),
+    chunk=st.sampled_from([1, 100, 5000, 1 << 21]),
+    threads=st.sampled_from([1, 2, 3]),
+)
+def test_block_sums_equal_numpy_sums_bit_for_bit(
+    h: int, rows: int, cols: int, seed: int, chunk: int, threads: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    # scores over 60 binary orders of magnitude, so the order of additions shows in the sums
+    values = (rng.random((rows, cols)) * 2.0 ** rng.integers(-60, 1, (rows, cols))).astype(
+        np.float32
+    )
+    values[rng.random((rows, cols)) < 0.2] = np.nan
+    values[rng.random((rows, cols)) < 0.1] = -0.5
+    with (
+        mock.patch.object(regions_module, "_CHUNK_BYTES", chunk),
+        mock.patch.object(regions_module, "_thread_count", lambda: threads),
+    ):
+        got = regions_module._block_sums(values, h)
+    np.testing.assert_array_equal(got, _plain_block_sums(values, h))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.integers(1, 40),
+    cols=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+    chunk=st.sampled_from([1, 300, 1 << 21]),
+)
+def test_window_sums_and_peaks_equal_the_plain_ones(
+    rows: int, cols: int, seed: int, chunk: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    # plateaus (ties everywhere) and sums in any order of magnitude
+    blocks = rng.integers(0, 4, (rows, cols)) * 2.0 ** rng.integers(-60, 1, (rows, cols))
+    wr, wc = min(2, rows), min(2, cols)
+    focal = np.zeros((rows - wr + 1, cols - wc + 1))
+    for i in range(wr):
+        for j in range(wc):
+            focal += blocks[i : i + rows - wr + 1, j : j + cols - wc + 1]
+    peak = ndimage.maximum_filter(focal, size=3, mode="constant", cval=-np.inf)
+    with (
+        mock.patch.object(regions_module, "_CHUNK_BYTES", chunk),
+        mock.patch.object(regions_module, "_thread_count", lambda: 2),
+    ):
+        at, sums = regions_module._peaks(blocks, wr, wc)
+    np.testing.assert_array_equal(regions_module._window_totals(blocks, wr, wc), focal)
+    expected = np.flatnonzero((focal >= peak) & (focal > 0))
+    np.testing.assert_array_equal(at, expected)
+    np.testing.assert_array_equal(sums, focal.flat[expected])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.integers(1, 30),
+    cols=st.integers(1, 30),
+    seed=st.integers(0, 2**32 - 1),
+    n_cells=st.integers(1, 12),
+    spacing_cells=st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 2.9, 3.3, 7.0, 50.0]),
+)
+def test_spacing_block_equals_brute_force(
+    rows: int, cols: int, seed: int, n_cells: int, spacing_cells: float
+) -> None:
+    # any set of cells, connected or not, several runs a row: spans overlap and leave gaps
+    rng = np.random.default_rng(seed)
+    flat = rng.choice(rows * cols, size=min(n_cells, rows * cols), replace=False)
+    rr, cc = np.divmod(flat, cols)
+    taken = np.zeros((rows, cols), dtype=bool)
+    kernel = regions_module._spacing_kernel(spacing_cells) if spacing_cells > 0 else None
+    regions_module._block_around(taken, rr, cc, kernel)
+    reg = Region(rr, cc, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    np.testing.assert_array_equal(taken, _blocked_by([reg], (rows, cols), spacing_cells))
