@@ -83,19 +83,7 @@ def read_raster(
         The raster has no CRS and the catalog gives none.
     """
     path = layer_path(spec, data_root)
-    try:
-        src = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise LayerError(f"layer {spec.name!r}: cannot read {path} as a raster: {exc}") from exc
-    with src:
-        src_crs = src.crs
-        if src_crs is None:
-            if spec.crs is None:
-                raise CRSError(
-                    f"layer {spec.name!r} ({path}) has no CRS; set crs in its catalog entry "
-                    "or fix the file (gdal_edit.py -a_srs)"
-                )
-            src_crs = rasterio.crs.CRS.from_user_input(spec.crs)
+    with _open_raster(spec, path) as (src, src_crs):
         left, bottom, right, top = rasterio.warp.transform_bounds(
             src_crs, grid.crs, *src.bounds, densify_pts=21
         )
