@@ -38,7 +38,7 @@ from gridsite.sites import (
     regions_to_sites,
     site_score_weights,
 )
-from gridsite.spec import ConstraintSpec, CriterionSpec, SelectSpec, StudySpec
+from gridsite.spec import ConstraintSpec, CriterionSpec, StudySpec
 from gridsite.study.chunked import SiteWindows, dask_client, run_chunked
 from gridsite.study.connection import connect_and_rank
 from gridsite.study.electrical import overload_rows, run_electrical
@@ -48,7 +48,6 @@ from gridsite.study.rasters import (
     RasterInputs,
     WholeGridFeatures,
     constraint_key,
-    constraint_mask,
     criterion_key,
     interpolation_points,
     raster_stage,
@@ -187,17 +186,6 @@ class _Run:
         self.inputs[name] = layers.layer_path(spec, self.spec.data_root)
         return layers.read_raster_window(spec, self.spec.data_root, grid, resampling=resampling)
 
-    def features_mask(
-        self, layer: str, select: SelectSpec | None, grid: RasterGrid, *, area: bool
-    ) -> NDArray[np.bool_]:
-        gdf = layers.select_features(self.vector(layer), select, layer=layer)
-        return layers.rasterize_mask(gdf, grid, all_touched=not area)
-
-    def constraint_mask(self, k: ConstraintSpec, grid: RasterGrid) -> NDArray[np.bool_]:
-        """Cells a constraint (or a supply exclusion) hits on the whole grid, whatever its mode."""
-        inputs = self.raster_inputs(grid, constraints=(k,), criteria=())
-        return constraint_mask(inputs, k, GridWindow.whole(grid))
-
     def raster_inputs(
         self,
         grid: RasterGrid,
@@ -324,7 +312,7 @@ class _Run:
                     grid=grid,
                     masks=masks,
                     in_area=in_area,
-                    constraint_mask=lambda k: extra_masks[k.name],
+                    exclusion_masks=extra_masks,
                 )
                 table = table.join(supply.columns)
 

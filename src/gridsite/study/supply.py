@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from gridsite.energy import (
 )
 from gridsite.errors import LayerError
 from gridsite.geo import RasterGrid
-from gridsite.spec import ConstraintSpec, StudySpec, SupplySpec
+from gridsite.spec import StudySpec, SupplySpec
 from gridsite.study.electrical import Reader
 
 __all__ = ["SUPPLY_COLUMNS", "SiteSupply", "SupplyOutcome", "run_supply"]
@@ -80,13 +80,13 @@ def run_supply(
     grid: RasterGrid,
     masks: Mapping[str, NDArray[np.bool_]],
     in_area: NDArray[np.bool_],
-    constraint_mask: Callable[[ConstraintSpec], NDArray[np.bool_]],
+    exclusion_masks: Mapping[str, NDArray[np.bool_]],
 ) -> SupplyOutcome:
     """Size every candidate's own PV, wind and battery to the study's hourly CFE target.
 
     ``table`` holds the candidates (``site_id``, ``x_m``, ``y_m`` in the study CRS, metres);
-    ``masks`` the study's constraint rasters by name; ``constraint_mask`` evaluates the
-    supply-only exclusions on ``grid``.
+    ``masks`` the study's constraint rasters by name; ``exclusion_masks`` the supply-only
+    exclusions (``[[supply.exclusions]]``) by name, computed with the raster stage.
     """
     su = spec.supply
     assert su is not None  # the caller checks
@@ -94,7 +94,7 @@ def run_supply(
     sea = masks[su.sea_constraint] if su.sea_constraint else np.zeros(grid.shape, dtype=bool)
     land = in_area & ~sea
     exclusions = [masks[n] for n in su.land_exclusions]
-    exclusions += [constraint_mask(k) for k in su.exclusions]
+    exclusions += [exclusion_masks[k.name] for k in su.exclusions]
     eligible = eligible_land(land, exclusions)
     pot = local_potential(
         eligible,
