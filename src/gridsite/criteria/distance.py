@@ -12,9 +12,9 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from gridsite.criteria.edt import edt_distance_m, edt_within_m
 from gridsite.errors import ConfigError
 
 __all__ = [
@@ -28,8 +28,8 @@ __all__ = [
     "within_distance_of_cells",
 ]
 
-# Distances are sums of squares of whole multiples of the cell size, so a cell lying exactly on a
-# buffer's edge can come out a few ulps above ``distance_m``; this keeps it inside the buffer.
+# Distances are roots of whole numbers of squared cells times the cell size, so a cell lying
+# exactly on a buffer's edge can come out a few ulps above ``distance_m``; this keeps it inside.
 _REL_TOLERANCE = 1e-9
 
 
@@ -42,14 +42,7 @@ def _check_resolution(resolution_m: float) -> None:
 
 def _distance_m(mask: NDArray[np.bool_], resolution_m: float) -> NDArray[np.float64]:
     _check_resolution(resolution_m)
-    mask = np.asarray(mask, dtype=bool)
-    if not mask.any():
-        return np.full(mask.shape, np.inf, dtype=np.float64)
-    # The transform measures the distance from each non-zero cell to the nearest zero cell, so the
-    # mask is inverted to make the True cells the targets.
-    distance: NDArray[np.float64] = ndimage.distance_transform_edt(
-        ~mask, sampling=resolution_m
-    ).astype(np.float64, copy=False)
+    distance: NDArray[np.float64] = edt_distance_m(np.asarray(mask, dtype=bool), resolution_m)
     return distance
 
 
@@ -83,7 +76,11 @@ def distance_to_mask(mask: NDArray[np.bool_], *, resolution_m: float) -> NDArray
     >>> distance_to_mask(mask, resolution_m=100.0)[1].astype(float).round(1).tolist()
     [100.0, 141.4, 223.6, 316.2]
     """
-    return _distance_m(mask, resolution_m).astype(np.float32)
+    _check_resolution(resolution_m)
+    distance: NDArray[np.float32] = edt_distance_m(
+        np.asarray(mask, dtype=bool), resolution_m, np.float32
+    )
+    return distance
 
 
 def within_distance(
@@ -126,9 +123,7 @@ def within_distance(
     mask = np.asarray(mask, dtype=bool)
     if distance_m == 0:
         return mask.copy()
-    limit_m = distance_m * (1.0 + _REL_TOLERANCE)
-    within: NDArray[np.bool_] = _distance_m(mask, resolution_m) <= limit_m
-    return within
+    return edt_within_m(mask, resolution_m, distance_m * (1.0 + _REL_TOLERANCE))
 
 
 def north_of(line_mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -274,10 +269,11 @@ def distance_to_cells(
         _, idx = tree.query(q, k=1, workers=workers, distance_upper_bound=bound)
         found = idx < tree.n
         nearest = tree.data[idx[found]]
-        # The distance transform's arithmetic: (d_row * res)**2 + (d_col * res)**2, then sqrt.
-        dr = (nearest[:, 0] - q[found, 0]) * resolution_m
-        dc = (nearest[:, 1] - q[found, 1]) * resolution_m
-        out[lr[found], lc[found]] = np.sqrt(dr * dr + dc * dc)
+        # The distance transform's arithmetic (gridsite.criteria.edt): the squared distance in
+        # cells is a whole number, exact in float64; its root times the cell size.
+        dr = nearest[:, 0] - q[found, 0]
+        dc = nearest[:, 1] - q[found, 1]
+        out[lr[found], lc[found]] = np.sqrt(dr * dr + dc * dc) * resolution_m
     return out
 
 
