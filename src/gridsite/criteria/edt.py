@@ -136,7 +136,7 @@ def _column_rows(mask: NDArray[np.bool_]) -> NDArray[np.int32]:
 
 def edt_distance_m(
     mask: NDArray[np.bool_], resolution_m: float, dtype: type[np.floating[Any]] = np.float64
-) -> NDArray[np.floating[Any]]:
+) -> NDArray[Any]:
     """Return ``sqrt(squared cells to the nearest True cell) * resolution_m`` for every cell.
 
     ``inf`` everywhere when ``mask`` has no True cell. ``dtype`` is float64 or float32 (the value
