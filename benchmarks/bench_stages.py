@@ -240,15 +240,18 @@ def prepare(work: Path, resolution_m: float) -> dict[str, Any]:
     import gridsite
     from gridsite import layers
     from gridsite.powergrid.interconnect import cost_multiplier_raster, line_cost_raster
+    from gridsite.study.rasters import GridWindow, constraint_mask, criterion_key
     from gridsite.study.run import _Run
 
     spec = gridsite.Study.from_toml(STUDY, resolution_m=resolution_m).spec
     result = gridsite.Study(spec).run()
     grid = result.suitability.grid
     run = _Run(spec, None)
+    inputs = run.raster_inputs(grid)
+    whole = GridWindow.whole(grid)
     in_area = layers.rasterize_mask(run.vector(spec.area_layer), grid, all_touched=False)
     crit = next(c for c in spec.criteria if c.name == "substation_distance")
-    subs = run.features_mask(crit.layer, crit.select, grid, area=False)
+    subs = inputs.rasterize(criterion_key(crit), whole)
 
     ic = spec.interconnect
     assert ic is not None and not ic.slope_layer  # the Korea study routes without a slope layer
@@ -256,13 +259,13 @@ def prepare(work: Path, resolution_m: float) -> dict[str, Any]:
     costs = layers.read_revx_costs(
         layers.layer_path(spec.layers[ic.costs], spec.data_root), region=ic.cost_region
     )
-    urban = run.constraint_mask(constraints[ic.urban_constraint], grid)
+    urban = constraint_mask(inputs, constraints[ic.urban_constraint], whole)
     multiplier = cost_multiplier_raster(grid.shape, costs=costs, urban=urban)
     required_kv = float(result.stats["required_connection_kv"])
     cost = line_cost_raster(multiplier, costs=costs, voltage_kv=required_kv)
     barriers = ~in_area
     for name in ic.barriers:
-        barriers |= run.constraint_mask(constraints[name], grid)
+        barriers |= constraint_mask(inputs, constraints[name], whole)
     barriers[subs] = False
 
     rng = np.random.default_rng(SEED)
