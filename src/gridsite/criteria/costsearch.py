@@ -188,4 +188,5 @@ def accumulate_cells(
         if state[_QUEUED] == _DONE:
             return acc
         cap *= 2
-        e_cell, e_next, e_acc = (np.resize(x, cap) for x in (e_cell, e_next, e_acc))
+        e_cell, e_next = np.resize(e_cell, cap), np.resize(e_next, cap)
+        e_acc = np.resize(e_acc, cap)
