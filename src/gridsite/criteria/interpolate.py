@@ -8,7 +8,9 @@ needed at every cell.
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
@@ -52,36 +54,6 @@ def _weighted(
         result[off_point] = (weights * neighbour_values[off_point]).sum(axis=1) / weights.sum(
             axis=1
         )
-    return result
-
-
-def _weighted_nearest(
-    d2: NDArray[np.float64], cand_values: NDArray[np.float64], k: int, power: float
-) -> NDArray[np.float64]:
-    """IDW over each row's ``k`` nearest candidates, from squared distances ``(m, n_cand)``."""
-    if d2.shape[1] > k:
-        # the k-th smallest squared distance of each row bounds its neighbours (a partial sort)
-        kth = np.partition(d2, k - 1, axis=1)[:, k - 1 : k]
-        inside = d2 <= kth
-    else:
-        inside = np.ones(d2.shape, dtype=bool)
-    exact = (d2 == 0.0) & inside
-    on_point = exact.any(axis=1)
-    result = np.empty(len(d2), dtype=np.float64)
-    if on_point.any():
-        # Coincident data points share the query's location: their mean is the only fair value.
-        hits = exact[on_point]
-        result[on_point] = (cand_values * hits).sum(axis=1) / hits.sum(axis=1)
-    off = ~on_point
-    if off.any():
-        d2_off = d2[off]
-        # (d_min / d) ** power from squared distances: no square root, and a plain ratio for the
-        # usual power 2. Scaling by the nearest keeps weights in (0, 1]; the factor cancels.
-        ratio = d2_off.min(axis=1, keepdims=True) / d2_off
-        if power != 2.0:
-            ratio **= power / 2.0
-        weights = np.where(inside[off], ratio, 0.0)
-        result[off] = (weights @ cand_values) / weights.sum(axis=1)
     return result
 
 
@@ -193,9 +165,9 @@ def idw_to_grid(
     The same interpolation as :func:`idw` at the cell centres, computed tile by tile: for a tile
     of ``64 x 64`` cells with centre ``c`` and half-diagonal ``h``, every cell's ``k`` nearest
     points lie within ``r_k + 2h`` of ``c`` (``r_k``: distance from ``c`` to its ``k``-th nearest
-    point; triangle inequality), so only those candidates are measured. The result is exact;
-    where several points are exactly as far from a cell as its ``k``-th nearest, all of them are
-    used.
+    point; triangle inequality), so only those candidates are measured, by a compiled loop that
+    runs the tiles on all cores. The result is exact; where several points are exactly as far
+    from a cell as its ``k``-th nearest, all of them are used.
 
     Parameters
     ----------
@@ -233,24 +205,98 @@ def idw_to_grid(
     rows, cols = grid.shape
     out = np.full(grid.shape, np.nan, dtype=np.float32)
     tile = _TILE_CELLS
+    r0s, c0s = np.meshgrid(np.arange(0, rows, tile), np.arange(0, cols, tile), indexing="ij")
+    r0s, c0s = r0s.ravel(), c0s.ravel()
+    r1s, c1s = np.minimum(r0s + tile, rows), np.minimum(c0s + tile, cols)
+    keep = np.ones(grid.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
+    if mask is not None:
+        # Tiles without a cell to interpolate are skipped (a sum over each tile's cells).
+        counts = np.add.reduceat(np.add.reduceat(keep, r0s[c0s == 0], axis=0), c0s[r0s == 0], 1)
+        used = counts.ravel() > 0
+        r0s, c0s, r1s, c1s = r0s[used], c0s[used], r1s[used], c1s[used]
+    if r0s.size == 0:
+        return out
     half_diagonal = (tile - 1) * grid.resolution_m * math.sqrt(2.0) / 2.0
-    for r0 in range(0, rows, tile):
-        for c0 in range(0, cols, tile):
-            r1, c1 = min(r0 + tile, rows), min(c0 + tile, cols)
-            keep = None if mask is None else np.asarray(mask[r0:r1, c0:c1], dtype=bool)
-            if keep is not None and not keep.any():
-                continue
-            qx, qy = np.meshgrid(xs[c0:c1], ys[r0:r1])
-            centre = ((xs[c0] + xs[c1 - 1]) / 2.0, (ys[r0] + ys[r1 - 1]) / 2.0)
-            r_k = np.atleast_1d(tree.query(centre, k=k)[0])[-1]
-            cand = np.sort(tree.query_ball_point(centre, r_k + 2.0 * half_diagonal + 1e-6))
-            q = np.column_stack([qx.ravel(), qy.ravel()])
-            if keep is not None:
-                q = q[keep.ravel()]
-            d2 = (q[:, :1] - points[cand, 0]) ** 2 + (q[:, 1:] - points[cand, 1]) ** 2
-            result = _weighted_nearest(d2, data[cand], k, power).astype(np.float32)
-            if keep is None:
-                out[r0:r1, c0:c1] = result.reshape(r1 - r0, c1 - c0)
-            else:
-                out[r0:r1, c0:c1][keep] = result
+    centres = np.column_stack([(xs[c0s] + xs[c1s - 1]) / 2.0, (ys[r0s] + ys[r1s - 1]) / 2.0])
+    r_k = np.asarray(tree.query(centres, k=k, workers=-1)[0]).reshape(len(centres), k)[:, -1]
+    near = tree.query_ball_point(centres, r_k + 2.0 * half_diagonal + 1e-6, workers=-1)
+    lengths = np.fromiter((len(c) for c in near), dtype=np.int64, count=len(near))
+    starts = np.zeros(len(near) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=starts[1:])
+    cand = np.concatenate([np.sort(np.asarray(c, dtype=np.int64)) for c in near])
+    tiles = np.column_stack([r0s, r1s, c0s, c1s]).astype(np.int64)
+    _idw_tiles_c(
+        xs, ys, keep, points[:, 0].copy(), points[:, 1].copy(), data, tiles, starts, cand,
+        k, float(power), out,
+    )  # fmt: skip
     return out
+
+
+def _idw_tiles(
+    xs: Any,
+    ys: Any,
+    keep: Any,
+    px: Any,
+    py: Any,
+    values: Any,
+    tiles: Any,
+    starts: Any,
+    cand: Any,
+    k: int,
+    power: float,
+    out: Any,
+) -> None:  # pragma: no cover - compiled
+    """IDW of every kept cell of every tile over that tile's candidate points (one per thread)."""
+    for t in numba.prange(tiles.shape[0]):
+        r0, r1, c0, c1 = tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3]
+        idx = cand[starts[t] : starts[t + 1]]
+        n = idx.shape[0]
+        d2 = np.empty(n, np.float64)
+        smallest = np.empty(k, np.float64)
+        for r in range(r0, r1):
+            y = ys[r]
+            for c in range(c0, c1):
+                if not keep[r, c]:
+                    continue
+                x = xs[c]
+                # The k smallest squared distances, kept sorted by insertion.
+                m = 0
+                for j in range(n):
+                    dx = x - px[idx[j]]
+                    dy = y - py[idx[j]]
+                    d = dx * dx + dy * dy
+                    d2[j] = d
+                    if m < k:
+                        i = m
+                        m += 1
+                    elif d < smallest[k - 1]:
+                        i = k - 1
+                    else:
+                        continue
+                    while i > 0 and smallest[i - 1] > d:
+                        smallest[i] = smallest[i - 1]
+                        i -= 1
+                    smallest[i] = d
+                kth = smallest[m - 1]
+                nearest = smallest[0]
+                total_w = 0.0
+                total_wv = 0.0
+                if nearest == 0.0:
+                    # On a data point: the mean of the points there.
+                    for j in range(n):
+                        if d2[j] == 0.0:
+                            total_w += 1.0
+                            total_wv += values[idx[j]]
+                else:
+                    # (d_min / d) ** power from squared distances; ties with the k-th all count.
+                    for j in range(n):
+                        if d2[j] <= kth:
+                            w = nearest / d2[j]
+                            if power != 2.0:
+                                w = w ** (power / 2.0)
+                            total_w += w
+                            total_wv += w * values[idx[j]]
+                out[r, c] = total_wv / total_w
+
+
+_idw_tiles_c = numba.njit(cache=True, parallel=True)(_idw_tiles)
