@@ -205,8 +205,10 @@ def idw_to_grid(
     rows, cols = grid.shape
     out = np.full(grid.shape, np.nan, dtype=np.float32)
     tile = _TILE_CELLS
-    r0s, c0s = np.meshgrid(np.arange(0, rows, tile), np.arange(0, cols, tile), indexing="ij")
-    r0s, c0s = r0s.ravel(), c0s.ravel()
+    r0_grid, c0_grid = np.meshgrid(
+        np.arange(0, rows, tile), np.arange(0, cols, tile), indexing="ij"
+    )
+    r0s, c0s = r0_grid.ravel(), c0_grid.ravel()
     r1s, c1s = np.minimum(r0s + tile, rows), np.minimum(c0s + tile, cols)
     keep = np.ones(grid.shape, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     if mask is not None:
