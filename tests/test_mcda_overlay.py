@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from gridsite.errors import ConfigError
-from gridsite.mcda.overlay import normalise_weights, weighted_linear_combination
+from gridsite.mcda.overlay import (
+    RunningLinearCombination,
+    normalise_weights,
+    weighted_linear_combination,
+)
 
 
 def test_normalise_weights() -> None:
@@ -129,3 +133,29 @@ def test_wlc_properties(
     keep = ~excluded & ~any_nan
     assert (result[keep] >= stack.min(axis=0)[keep].astype(np.float32) - 1e-6).all()
     assert (result[keep] <= stack.max(axis=0)[keep].astype(np.float32) + 1e-6).all()
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (700, 300)])  # one block, and many on threads
+def test_running_combination_equals_the_overlay_bit_for_bit(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(7)
+    weights = {"a": 0.3, "b": 0.2, "c": 0.17, "d": 0.33}
+    scores = {n: rng.random(shape, dtype=np.float32) * 1.1 for n in weights}  # some clip at 1
+    scores["b"][rng.random(shape) < 0.1] = np.nan
+    scores["c"] = scores["c"].astype(np.float64)  # cast to float32 first, as the overlay does
+    running = RunningLinearCombination(weights)
+    for name, score in scores.items():
+        running.add(name, score)
+    np.testing.assert_array_equal(
+        running.result(), weighted_linear_combination(scores, weights), strict=True
+    )
+
+
+def test_running_combination_names_what_is_missing_or_unweighted() -> None:
+    running = RunningLinearCombination({"a": 1.0, "b": 1.0})
+    with pytest.raises(ConfigError, match="without a weight: c"):
+        running.add("c", np.zeros((2, 2)))
+    running.add("a", np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="shape"):
+        running.add("b", np.zeros((3, 2)))
+    with pytest.raises(ConfigError, match="without a criterion score: b"):
+        running.result()

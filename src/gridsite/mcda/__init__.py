@@ -23,7 +23,11 @@ from gridsite.mcda.ahp import (
     inconsistent_judgements,
     random_index,
 )
-from gridsite.mcda.overlay import normalise_weights, weighted_linear_combination
+from gridsite.mcda.overlay import (
+    RunningLinearCombination,
+    normalise_weights,
+    weighted_linear_combination,
+)
 from gridsite.mcda.sensitivity import (
     Aggregate,
     monte_carlo_ranks,
@@ -40,6 +44,7 @@ from gridsite.mcda.weights import (
 __all__ = [
     "AHPResult",
     "Aggregate",
+    "RunningLinearCombination",
     "ahp_weights",
     "apply_constraints",
     "check_pairwise_matrix",

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from gridsite.errors import ConfigError
 
-__all__ = ["normalise_weights", "weighted_linear_combination"]
+__all__ = ["RunningLinearCombination", "normalise_weights", "weighted_linear_combination"]
 
 
 def normalise_weights(weights: Mapping[str, float]) -> dict[str, float]:
@@ -165,3 +165,60 @@ def weighted_linear_combination(
 
     _run_blocks(block, flat_out.size)
     return out
+
+
+class RunningLinearCombination:
+    """:func:`weighted_linear_combination` fed one score raster at a time.
+
+    Each raster is added to a float32 sum as it arrives and can then be dropped, so a national
+    grid never holds all its criteria at once. The products and sums are those of
+    :func:`weighted_linear_combination` in the same order, so the result is identical to it.
+
+    Examples
+    --------
+    >>> run = RunningLinearCombination({"a": 3.0, "b": 1.0})
+    >>> run.add("a", np.array([[1.0, 0.0]], dtype=np.float32))
+    >>> run.add("b", np.array([[0.0, np.nan]], dtype=np.float32))
+    >>> run.result().tolist()
+    [[0.75, nan]]
+    """
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        self._weights = normalise_weights(weights)
+        self._added: list[str] = []
+        self._sum: NDArray[np.float32] | None = None
+
+    def add(self, name: str, score: NDArray[np.floating]) -> None:
+        """Add ``score`` (a raster in [0, 1], NaN outside the area) with ``name``'s weight."""
+        if name not in self._weights:
+            raise ConfigError(f"criteria without a weight: {name}")
+        if name in self._added:
+            raise ValueError(f"criterion {name!r} was added twice")
+        w = np.float32(self._weights[name])
+        flat = np.asarray(score, dtype=np.float32).reshape(-1)  # as aggregate_scores casts
+        if self._sum is None:
+            self._sum = np.empty(np.shape(score), dtype=np.float32)
+        elif self._sum.shape != np.shape(score):
+            raise ValueError(
+                f"score rasters must all have the study grid's shape, got {name} "
+                f"{np.shape(score)} after {self._sum.shape}"
+            )
+        acc_flat = self._sum.reshape(-1)
+        first = not self._added
+
+        def block(start: int, stop: int) -> None:
+            if first:
+                np.multiply(flat[start:stop], w, out=acc_flat[start:stop], casting="same_kind")
+            else:
+                acc_flat[start:stop] += np.multiply(flat[start:stop], w, dtype=np.float32)
+
+        _run_blocks(block, acc_flat.size)
+        self._added.append(name)
+
+    def result(self) -> NDArray[np.float32]:
+        """Return the suitability sum clipped to [0, 1], once every weighted criterion is in."""
+        missing = [name for name in self._weights if name not in self._added]
+        if missing or self._sum is None:
+            raise ConfigError(f"weights without a criterion score: {', '.join(missing)}")
+        np.clip(self._sum, 0.0, 1.0, out=self._sum)
+        return self._sum

@@ -13,6 +13,7 @@ the nearest feature cell, so the two paths agree to floating-point rounding.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,6 +40,7 @@ from gridsite.criteria.transforms import apply_transform
 from gridsite.errors import ConfigError
 from gridsite.geo import M_PER_KM, RasterGrid
 from gridsite.mcda.aggregate import aggregate_scores, apply_constraints
+from gridsite.mcda.overlay import RunningLinearCombination
 from gridsite.spec import ConstraintSpec, CriterionSpec, SelectSpec, StudySpec
 
 __all__ = [
@@ -188,14 +190,22 @@ def constraint_key(k: ConstraintSpec) -> FeatureKey:
 
 
 def raster_stage(
-    inputs: RasterInputs, win: GridWindow, *, with_scores: bool = False
+    inputs: RasterInputs,
+    win: GridWindow,
+    *,
+    with_scores: bool = False,
+    value_sink: Callable[[str, NDArray[np.float32]], None] | None = None,
+    score_sink: Callable[[str, NDArray[np.float32]], None] | None = None,
 ) -> WindowResult:
     """Compute suitability, the study area and every constraint mask on one window of the grid.
 
     Outside the study area suitability is NaN; excluded cells score 0 (see
     :func:`~gridsite.mcda.aggregate.apply_constraints`). With ``with_scores``, each criterion's
     score and raw value rasters on the window are kept too (else they are dropped as soon as
-    they have been combined).
+    they have been combined). ``value_sink`` and ``score_sink``, if given, receive each
+    criterion's raw value and score rasters instead of the result keeping them: values as soon
+    as they are scored, scores as soon as they are combined (at once under the ``wlc`` rule,
+    which sums the criteria as they come; after the overlay under the other rules).
     """
     spec = inputs.spec
     g = win.grid(inputs.grid)
@@ -204,13 +214,27 @@ def raster_stage(
     in_area = _burn(inputs.area, g, all_touched=False)
     values: dict[str, NDArray[np.float32]] = {}
     scores: dict[str, NDArray[np.float32]] = {}
+    running = (
+        RunningLinearCombination(inputs.weights)
+        if score_sink is not None and spec.aggregation.method == "wlc"
+        else None
+    )
     for c in spec.criteria:
         value = _criterion_value(inputs, c, win, g, in_area)
         # Outside the study area is nodata, so the nodata policies see only the area's cells.
         value[~in_area] = np.nan
-        scores[c.name] = apply_transform(value, c.transform)
-        if with_scores:
+        score = apply_transform(value, c.transform)
+        if value_sink is not None:
+            value_sink(c.name, value)
+        elif with_scores:
             values[c.name] = value
+        del value
+        if running is not None and score_sink is not None:
+            running.add(c.name, score)
+            score_sink(c.name, score)
+        else:
+            scores[c.name] = score
+        del score
     t1 = time.perf_counter()
     seconds["criteria"] = t1 - t0
 
@@ -231,7 +255,13 @@ def raster_stage(
     t2 = time.perf_counter()
     seconds["constraints"] = t2 - t1
 
-    combined = aggregate_scores(scores, inputs.weights, spec.aggregation)
+    if running is not None:
+        combined = running.result()
+    else:
+        combined = aggregate_scores(scores, inputs.weights, spec.aggregation)
+        if score_sink is not None:
+            for name in list(scores):
+                score_sink(name, scores.pop(name))
     suit = np.asarray(
         apply_constraints(combined, excluded=excluded & in_area, forced=forced, partial=partial),
         dtype=np.float32,
@@ -244,7 +274,7 @@ def raster_stage(
         excluded=excluded,
         masks=masks,
         extra_masks=extra,
-        scores=scores if with_scores else {},
+        scores=scores if with_scores and score_sink is None else {},
         values=values,
         seconds=seconds,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,8 @@ class StudyResult:
     suitability
         Suitability in [0, 1] on the study grid; NaN outside the study area, 0 where excluded.
     scores
-        Each criterion's score raster in [0, 1].
+        Each criterion's score raster in [0, 1] (read-only, memory-mapped from a temporary file:
+        ``np.array(result.scores[name])`` gives a copy in memory); empty for chunked runs.
     excluded
         Cells excluded by any constraint.
     grid_graph
@@ -153,7 +154,7 @@ class StudyResult:
     spec: StudySpec
     sites: gpd.GeoDataFrame
     suitability: Raster
-    scores: dict[str, NDArray[np.float32]]
+    scores: Mapping[str, NDArray[np.float32]]
     excluded: NDArray[np.bool_]
     grid_graph: nx.Graph
     hosting: gpd.GeoDataFrame | None = None

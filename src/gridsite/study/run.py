@@ -53,6 +53,7 @@ from gridsite.study.rasters import (
     raster_stage,
 )
 from gridsite.study.result import SITE_COLUMNS, StudyResult, check_outputs_free, output_names
+from gridsite.study.spill import SpilledRasters
 from gridsite.study.supply import run_supply
 
 __all__ = ["GridModel", "ProgressCallback", "Study"]
@@ -274,16 +275,23 @@ class _Run:
                 site_windows = SiteWindows(ch.inputs)
                 scores = cast(Mapping[str, NDArray[np.float32]], site_windows.scores)
                 values = cast(Mapping[str, NDArray[np.float32]], site_windows.values)
-                full_scores: dict[str, NDArray[np.float32]] = {}
+                full_scores: Mapping[str, NDArray[np.float32]] = {}
             else:
                 self._check_features(inputs)
-                r = raster_stage(inputs, GridWindow.whole(grid), with_scores=True)
+                # Values and scores go to disk as soon as they are done with (study.spill).
+                spilled_values, spilled_scores = SpilledRasters(), SpilledRasters()
+                r = raster_stage(
+                    inputs,
+                    GridWindow.whole(grid),
+                    value_sink=spilled_values.put,
+                    score_sink=spilled_scores.put,
+                )
                 for name, sec in r.seconds.items():
                     self.timings[name] = self.timings.get(name, 0.0) + sec
                 suit, in_area, excluded = r.suitability, r.in_area, r.excluded
                 masks, extra_masks = r.masks, r.extra_masks
                 hit_cells = {n: int((hit & in_area).sum()) for n, hit in masks.items()}
-                scores, values, full_scores = r.scores, r.values, r.scores
+                scores, values, full_scores = spilled_scores, spilled_values, spilled_scores
 
         excluded_km2 = {n: float(c * grid.cell_area_m2 / 1e6) for n, c in hit_cells.items()}
         log.info(
