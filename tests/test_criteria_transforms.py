@@ -535,3 +535,28 @@ def test_scores_in_unit_interval_and_nan_only_where_input_nan(
 def test_monotone_shapes(spec: TransformSpec, sign: int, values: list[float]) -> None:
     result = apply_transform(np.sort(np.array(values)), spec).astype(np.float64)
     assert (sign * np.diff(result) >= 0).all(), result
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        TransformSpec(kind="linear", low=40.0, high=0.0, nodata="zero"),
+        TransformSpec(kind="fuzzy_small", midpoint=5.0, spread=2.0),
+        TransformSpec(kind="piecewise", points=((0.0, 1.0), (20.0, 0.5), (60.0, 0.0))),
+        TransformSpec(kind="gaussian", midpoint=30.0, spread=0.01, nodata="fill", fill_value=1.0),
+        TransformSpec(kind="logistic_decay", low=5.0, high=50.0),
+        TransformSpec(
+            kind="linear", low=0.0, high=50.0, lower_threshold=5.0, below_threshold_score=0.2
+        ),
+    ],
+    ids=lambda s: s.kind,
+)
+def test_blocked_transform_equals_one_pass(spec: TransformSpec) -> None:
+    """A raster larger than a block is scored in blocks on threads: the same bits as one pass."""
+    from gridsite.criteria.blocks import BLOCK_CELLS
+    from gridsite.criteria.transforms import _score
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-5.0, 80.0, (3, BLOCK_CELLS + 1001)).astype(np.float32)
+    x[rng.random(x.shape) < 0.05] = np.nan
+    np.testing.assert_array_equal(apply_transform(x, spec), _score(x, spec), strict=True)

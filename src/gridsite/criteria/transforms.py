@@ -37,6 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from gridsite.criteria.blocks import BLOCK_CELLS, run_blocks
 from gridsite.errors import ConfigError
 from gridsite.spec import TransformSpec
 
@@ -1345,6 +1346,23 @@ def apply_transform(
     problems = transform_problems(spec, where)
     if problems:
         raise ConfigError("; ".join(problems))
+    arr = np.asarray(x)
+    if spec.kind in ("ms_small", "ms_large") or arr.size <= BLOCK_CELLS:
+        # MS* scores depend on the mean and deviation of all cells: one pass over the whole.
+        return _score(arr, spec)
+    # Every other transform is cell by cell: cache-sized blocks on all cores, same numbers.
+    out = np.empty(arr.shape, dtype=np.float32)
+    flat_in, flat_out = arr.reshape(-1), out.reshape(-1)
+
+    def block(start: int, stop: int) -> None:
+        flat_out[start:stop] = _score(flat_in[start:stop], spec)
+
+    run_blocks(block, flat_in.size)
+    return out
+
+
+def _score(x: ArrayLike, spec: TransformSpec) -> NDArray[np.float32]:
+    """Apply a checked ``spec`` and its nodata policy to ``x``."""
     values = _as_float(x)
     missing = np.isnan(values)
     if spec.nodata == "fill":

@@ -7,13 +7,12 @@ area; weights are relative importances, normalised here to sum to 1.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridsite.criteria.blocks import run_blocks
 from gridsite.errors import ConfigError
 
 __all__ = ["RunningLinearCombination", "normalise_weights", "weighted_linear_combination"]
@@ -58,27 +57,6 @@ def normalise_weights(weights: Mapping[str, float]) -> dict[str, float]:
             f"all criterion weights are zero ({', '.join(weights)}); give at least one a weight > 0"
         )
     return {name: weight / total for name, weight in weights.items()}
-
-
-#: Cells per block of the blocked overlay: 10 float32 layers of a block fit a 2-core laptop's
-#: L2 cache, and blocks are few enough for the thread pool's overhead not to show.
-_BLOCK_CELLS = 1 << 16
-
-
-def _run_blocks(work: Callable[[int, int], None], size: int) -> None:
-    """Call ``work(start, stop)`` over consecutive blocks of ``size`` cells, on all cores.
-
-    numpy releases the GIL inside its loops, so threads run blocks in parallel; every block
-    writes its own slice of the output, so the result does not depend on the order.
-    """
-    bounds = [(i, min(i + _BLOCK_CELLS, size)) for i in range(0, size, _BLOCK_CELLS)]
-    if len(bounds) <= 1:
-        for start, stop in bounds:
-            work(start, stop)
-        return
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for future in [pool.submit(work, start, stop) for start, stop in bounds]:
-            future.result()
 
 
 def weighted_linear_combination(
@@ -163,7 +141,7 @@ def weighted_linear_combination(
         if flat_excluded is not None:
             np.putmask(acc, flat_excluded[start:stop] & ~np.isnan(acc), 0.0)
 
-    _run_blocks(block, flat_out.size)
+    run_blocks(block, flat_out.size)
     return out
 
 
@@ -212,7 +190,7 @@ class RunningLinearCombination:
             else:
                 acc_flat[start:stop] += np.multiply(flat[start:stop], w, dtype=np.float32)
 
-        _run_blocks(block, acc_flat.size)
+        run_blocks(block, acc_flat.size)
         self._added.append(name)
 
     def result(self) -> NDArray[np.float32]:
