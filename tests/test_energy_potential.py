@@ -259,3 +259,51 @@ def test_eligible_land_combines_exclusions() -> None:
 def test_eligible_land_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="exclusion 0"):
         eligible_land(np.ones((2, 2), bool), [np.ones((3, 2), bool)])
+
+
+class WindowsOnly:
+    """A raster that can only be read by window, and remembers the windows read."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+        self.shape = array.shape
+        self.read: list[tuple[slice, slice]] = []
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        assert isinstance(key, tuple) and all(isinstance(k, slice) for k in key)
+        self.read.append(key)
+        return self._array[key].copy()
+
+
+@pytest.mark.parametrize("share", ["equal", "nearest"])
+def test_windowed_rasters_give_the_same_potential(share: str) -> None:
+    # A grid much larger than the sites' catchments: only their windows may be read.
+    grid = RasterGrid.from_bounds((0, 0, 80_000, 60_000), resolution_m=RES_M, crs="EPSG:5179")
+    rng = np.random.default_rng(1)
+    land = np.zeros(grid.shape, dtype=bool)
+    land[:, :40] = True
+    land[rng.random(grid.shape) < 0.02] = True  # islands far from the coast
+    eligible = land & (rng.random(grid.shape) < 0.7)
+    sea = ~land
+    sites = xy_m([(30.5, 30.0), (36.0, 33.5), (41.0, 20.0), (10.0, 50.0)])
+    kw = dict(radius_km=6.0, share=share)
+    whole = local_potential(eligible, grid, sites, **kw)
+    windowed = WindowsOnly(eligible)
+    pd_windowed = local_potential(windowed, grid, sites, **kw)
+    np.testing.assert_array_equal(pd_windowed.to_numpy(), whole.to_numpy())
+    assert max((k[0].stop - k[0].start) * (k[1].stop - k[1].start) for k in windowed.read) < 200
+    okw = dict(max_shore_km=4.0, radius_km=8.0, share=share)
+    sea_w, land_w = WindowsOnly(sea), WindowsOnly(land)
+    off_whole = offshore_potential(sea, land, grid, sites, **okw)
+    off_windowed = offshore_potential(sea_w, land_w, grid, sites, **okw)
+    np.testing.assert_array_equal(off_windowed.to_numpy(), off_whole.to_numpy())
+    assert off_whole.sum() > 0
+    # Brute force: sea cells within 4 km of a land cell (centre to centre), then shared.
+    lr, lc = np.nonzero(land)
+    near = np.zeros(grid.shape, dtype=bool)
+    for r, c in zip(*np.nonzero(sea), strict=True):
+        near[r, c] = np.min((lr - r) ** 2 + (lc - c) ** 2) <= 16
+    expected = brute_share_km2(
+        near, [(30.5, 30.0), (36.0, 33.5), (41.0, 20.0), (10.0, 50.0)], 8.0, share
+    )
+    np.testing.assert_allclose(off_whole.to_numpy(), np.array(expected) * 5.0, rtol=1e-12)

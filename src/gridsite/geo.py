@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from affine import Affine
@@ -15,7 +16,7 @@ from numpy.typing import NDArray
 
 from gridsite.errors import CRSError
 
-__all__ = ["M_PER_KM", "Raster", "RasterGrid", "ha_to_m2", "m_to_km"]
+__all__ = ["M_PER_KM", "Raster", "RasterGrid", "WindowedRaster", "ha_to_m2", "m_to_km"]
 
 M_PER_KM = 1000.0
 
@@ -129,6 +130,21 @@ class RasterGrid:
         x = self.transform.c + (np.asarray(cols) + 0.5) * res
         y = self.transform.f - (np.asarray(rows) + 0.5) * res
         return x.astype(np.float64), y.astype(np.float64)
+
+
+class WindowedRaster(Protocol):
+    """A whole-grid raster that is read one window at a time, never whole (e.g. packed bits).
+
+    ``raster[rows, cols]`` with two slices returns that window as a numpy array; numpy arrays
+    qualify too.
+    """
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(rows, cols)`` of the study grid."""
+        ...
+
+    def __getitem__(self, key: tuple[slice, slice], /) -> NDArray[Any]: ...
 
 
 @dataclass(frozen=True)

@@ -28,16 +28,17 @@ the installed-capacity densities used in offshore wind planning; set it from the
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from gridsite.criteria.distance import distance_to_mask
+from gridsite.criteria.distance import within_distance
 from gridsite.errors import ConfigError
-from gridsite.geo import M_PER_KM, RasterGrid
+from gridsite.geo import M_PER_KM, RasterGrid, WindowedRaster
 
 __all__ = ["eligible_land", "local_potential", "offshore_potential"]
 
@@ -68,80 +69,131 @@ def _as_sites(sites_xy: ArrayLike) -> NDArray[np.float64]:
     return xy
 
 
-def _as_mask(mask: ArrayLike, grid: RasterGrid, name: str) -> NDArray[np.bool_]:
-    array = np.asarray(mask)
-    if array.shape != grid.shape:
-        raise ValueError(f"{name} has shape {array.shape}, the study grid is {grid.shape}")
-    return array.astype(bool, copy=False)
+#: Reads one window ``(rows, cols)`` of a boolean raster.
+MaskWindow: TypeAlias = Callable[[slice, slice], NDArray[np.bool_]]
 
 
-def _site_windows(
-    grid: RasterGrid, sites_xy: NDArray[np.float64], radius_m: float
-) -> list[tuple[slice, slice, NDArray[np.float64]] | None]:
-    """Per site: the grid window holding its disc and the squared distances to its cell centres."""
+def _as_mask(mask: NDArray[np.bool_] | WindowedRaster, grid: RasterGrid, name: str) -> MaskWindow:
+    """Return a reader of ``mask``'s windows as booleans (numpy arrays or windowed rasters)."""
+    if tuple(mask.shape) != tuple(grid.shape):
+        raise ValueError(f"{name} has shape {tuple(mask.shape)}, the study grid is {grid.shape}")
+    if isinstance(mask, np.ndarray):
+        array = mask.astype(bool, copy=False)
+        return lambda rs, cs: array[rs, cs]
+    return lambda rs, cs: np.asarray(mask[rs, cs], dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Disc:
+    """A site's catchment: the window holding its disc, in grid rows and columns."""
+
+    x: float
+    y: float
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+
+    @property
+    def window(self) -> tuple[slice, slice]:
+        return slice(self.r0, self.r1), slice(self.c0, self.c1)
+
+    def d2(self, grid: RasterGrid, rs: slice, cs: slice, limit_m2: float) -> NDArray[np.float64]:
+        """Squared distances from the site to the cell centres of ``rs, cs``; inf beyond."""
+        res = grid.resolution_m
+        x0, y1 = grid.transform.c, grid.transform.f
+        dx = x0 + (np.arange(cs.start, cs.stop) + 0.5) * res - self.x
+        dy = y1 - (np.arange(rs.start, rs.stop) + 0.5) * res - self.y
+        d2 = dy[:, None] ** 2 + dx[None, :] ** 2
+        d2[d2 > limit_m2] = np.inf
+        return d2
+
+    def overlap(self, other: _Disc) -> tuple[slice, slice] | None:
+        """Grid rows and columns both windows cover, or None."""
+        r0, r1 = max(self.r0, other.r0), min(self.r1, other.r1)
+        c0, c1 = max(self.c0, other.c0), min(self.c1, other.c1)
+        return (slice(r0, r1), slice(c0, c1)) if r0 < r1 and c0 < c1 else None
+
+    def local(self, rs: slice, cs: slice) -> tuple[slice, slice]:
+        """Grid rows and columns ``rs, cs`` relative to this window."""
+        return (
+            slice(rs.start - self.r0, rs.stop - self.r0),
+            slice(cs.start - self.c0, cs.stop - self.c0),
+        )
+
+
+def _discs(grid: RasterGrid, sites_xy: NDArray[np.float64], radius_m: float) -> list[_Disc | None]:
+    """Per site: the grid window holding its disc (None when it misses the grid)."""
     rows, cols = grid.shape
     res = grid.resolution_m
     x0, y1 = grid.transform.c, grid.transform.f
-    limit_m2 = radius_m * radius_m * (1.0 + _REL_TOLERANCE)
-    windows: list[tuple[slice, slice, NDArray[np.float64]] | None] = []
+    discs: list[_Disc | None] = []
     for x, y in sites_xy:
         c0 = max(0, math.floor((x - radius_m - x0) / res))
         c1 = min(cols, math.ceil((x + radius_m - x0) / res) + 1)
         r0 = max(0, math.floor((y1 - (y + radius_m)) / res))
         r1 = min(rows, math.ceil((y1 - (y - radius_m)) / res) + 1)
-        if c0 >= c1 or r0 >= r1:
-            windows.append(None)
-            continue
-        dx = x0 + (np.arange(c0, c1) + 0.5) * res - x
-        dy = y1 - (np.arange(r0, r1) + 0.5) * res - y
-        d2 = dy[:, None] ** 2 + dx[None, :] ** 2
-        d2[d2 > limit_m2] = np.inf
-        windows.append((slice(r0, r1), slice(c0, c1), d2))
-    return windows
+        ok = c0 < c1 and r0 < r1
+        discs.append(_Disc(float(x), float(y), r0, r1, c0, c1) if ok else None)
+    return discs
 
 
 def _shared_cells(
-    mask: NDArray[np.bool_],
+    mask: MaskWindow,
     grid: RasterGrid,
     sites_xy: NDArray[np.float64],
     *,
     radius_m: float,
     share: str,
 ) -> NDArray[np.float64]:
-    """Return each site's share of the True cells of ``mask`` within ``radius_m``, in cells."""
+    """Return each site's share of the True cells of ``mask`` within ``radius_m``, in cells.
+
+    Works site window by site window: a cell's other claimants are the sites whose windows
+    overlap there, so no whole-grid array is made (a 30 m grid has half a billion cells).
+    """
     if share not in ("equal", "nearest"):
         raise ConfigError(f"share must be 'equal' or 'nearest', got {share!r}")
-    windows = _site_windows(grid, sites_xy, radius_m)
+    limit_m2 = radius_m * radius_m * (1.0 + _REL_TOLERANCE)
+    discs = [d for d in _discs(grid, sites_xy, radius_m)]
+    # Each site's cells inside its disc and the mask (one byte a cell of its window).
+    inside = [
+        None if d is None else np.isfinite(d.d2(grid, *d.window, limit_m2)) & mask(*d.window)
+        for d in discs
+    ]
     result = np.zeros(len(sites_xy), dtype=np.float64)
-    # Two passes over each site's window: the first finds, per cell, how many sites claim it (and,
-    # for "nearest", the smallest distance), the second gives each site its fraction of every cell.
-    claims = np.zeros(grid.shape, dtype=np.float64)
-    nearest_d2 = np.full(grid.shape, np.inf) if share == "nearest" else None
-    for window in windows:
-        if window is None:
+    for i, disc in enumerate(discs):
+        mine = inside[i]
+        if disc is None or mine is None or not mine.any():
             continue
-        rs, cs, d2 = window
-        inside = np.isfinite(d2) & mask[rs, cs]
-        if nearest_d2 is None:
-            claims[rs, cs] += inside
-        else:
-            best = nearest_d2[rs, cs]
-            np.minimum(best, np.where(inside, d2, np.inf), out=best)
-    if nearest_d2 is not None:
-        for window in windows:
-            if window is None:
-                continue
-            rs, cs, d2 = window
-            claims[rs, cs] += mask[rs, cs] & np.isfinite(d2) & (d2 == nearest_d2[rs, cs])
-    for i, window in enumerate(windows):
-        if window is None:
+        others: list[tuple[_Disc, NDArray[np.bool_], slice, slice]] = []
+        for j, other in enumerate(discs):
+            overlap = None if other is None or j == i else disc.overlap(other)
+            other_inside = inside[j]
+            if overlap is not None and other is not None and other_inside is not None:
+                others.append((other, other_inside, *overlap))
+        if share == "equal":
+            # How many sites claim each cell: a whole number, exact in float64.
+            claims = mine.astype(np.float64)
+            for other, other_inside, ors, ocs in others:
+                claims[disc.local(ors, ocs)] += other_inside[other.local(ors, ocs)]
+            result[i] = float(np.sum(1.0 / claims[mine]))
             continue
-        rs, cs, d2 = window
-        inside = np.isfinite(d2) & mask[rs, cs]
-        if nearest_d2 is not None:
-            inside &= d2 == nearest_d2[rs, cs]
-        counts = claims[rs, cs][inside]
-        result[i] = float(np.sum(1.0 / counts))
+        # "nearest": the smallest distance among the claimants, then how many sites reach it.
+        d2 = np.where(mine, disc.d2(grid, *disc.window, limit_m2), np.inf)
+        best = d2.copy()
+        rivals = []
+        for other, other_inside, ors, ocs in others:
+            dj = np.where(
+                other_inside[other.local(ors, ocs)], other.d2(grid, ors, ocs, limit_m2), np.inf
+            )
+            view = best[disc.local(ors, ocs)]
+            np.minimum(view, dj, out=view)
+            rivals.append((disc.local(ors, ocs), dj))
+        won = mine & (d2 == best)
+        claims = won.astype(np.float64)
+        for local, dj in rivals:
+            claims[local] += np.isfinite(dj) & (dj == best[local])
+        result[i] = float(np.sum(1.0 / claims[won]))
     return result
 
 
@@ -186,7 +238,7 @@ def eligible_land(
 
 
 def local_potential(
-    eligible: NDArray[np.bool_],
+    eligible: NDArray[np.bool_] | WindowedRaster,
     grid: RasterGrid,
     sites_xy: ArrayLike,
     *,
@@ -201,7 +253,8 @@ def local_potential(
     ----------
     eligible
         Boolean raster on ``grid`` (row 0 north), True where ground PV or onshore wind may be built
-        after all exclusions (see :func:`eligible_land`).
+        after all exclusions (see :func:`eligible_land`); a numpy array or any raster read by
+        window (:class:`~gridsite.geo.WindowedRaster`): only the sites' windows are read.
     grid
         The study grid; projected CRS in metres.
     sites_xy
@@ -260,8 +313,8 @@ def local_potential(
 
 
 def offshore_potential(
-    sea: NDArray[np.bool_],
-    shore: NDArray[np.bool_] | NDArray[np.floating],
+    sea: NDArray[np.bool_] | WindowedRaster,
+    shore: NDArray[np.bool_] | NDArray[np.floating] | WindowedRaster,
     grid: RasterGrid,
     sites_xy: ArrayLike,
     *,
@@ -281,7 +334,9 @@ def offshore_potential(
     ----------
     sea
         Boolean raster on ``grid`` (row 0 north), True on sea cells where offshore wind may be built
-        (exclusions such as shipping lanes or protected waters already removed).
+        (exclusions such as shipping lanes or protected waters already removed). Both rasters may
+        be numpy arrays or rasters read by window (:class:`~gridsite.geo.WindowedRaster`); only
+        the sites' windows (grown by ``max_shore_km``) are read.
     shore
         Either a boolean raster, True on land (or coastline) cells, from which the distance to
         shore is computed centre to centre; or a float raster of distance to shore in metres.
@@ -313,16 +368,26 @@ def offshore_potential(
     _check_positive(max_shore_km, "max_shore_km", allow_zero=True)
     _check_positive(radius_km, "radius_km")
     _check_positive(mw_per_km2, "mw_per_km2", allow_zero=True)
-    sea_mask = _as_mask(sea, grid, "sea")
-    shore_array = np.asarray(shore)
-    if shore_array.shape != grid.shape:
-        raise ValueError(f"shore has shape {shore_array.shape}, the study grid is {grid.shape}")
-    if shore_array.dtype == bool:
-        shore_m = distance_to_mask(shore_array, resolution_m=grid.resolution_m).astype(np.float64)
-    else:
-        shore_m = shore_array.astype(np.float64)
+    sea_window = _as_mask(sea, grid, "sea")
+    if tuple(shore.shape) != tuple(grid.shape):
+        raise ValueError(f"shore has shape {tuple(shore.shape)}, the study grid is {grid.shape}")
     max_shore_m = max_shore_km * M_PER_KM
-    near_shore = sea_mask & (shore_m <= max_shore_m * (1.0 + _REL_TOLERANCE))
+    limit_m = max_shore_m * (1.0 + _REL_TOLERANCE)
+    # Land within max_shore_m of a window's cells lies within this many cells of the window.
+    pad = math.ceil(max_shore_m / grid.resolution_m) + 1
+    rows, cols = grid.shape
+
+    def near_shore(rs: slice, cs: slice) -> NDArray[np.bool_]:
+        here = np.asarray(shore[rs, cs])
+        if here.dtype != bool:  # a distance-to-shore raster in metres
+            return sea_window(rs, cs) & (here.astype(np.float64) <= limit_m)
+        r0, r1 = max(0, rs.start - pad), min(rows, rs.stop + pad)
+        c0, c1 = max(0, cs.start - pad), min(cols, cs.stop + pad)
+        land = np.asarray(shore[slice(r0, r1), slice(c0, c1)], dtype=bool)
+        within = within_distance(land, distance_m=max_shore_m, resolution_m=grid.resolution_m)
+        crop = within[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0]
+        return sea_window(rs, cs) & crop
+
     sites = _as_sites(sites_xy)
     cells = _shared_cells(near_shore, grid, sites, radius_m=radius_km * M_PER_KM, share=share)
     return pd.Series(
