@@ -163,9 +163,10 @@ spacings = st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 2.9, 4.0, 30.0])
     spacings,
     chunk_sizes,
     st.sampled_from([1, 2, 256]),
+    st.sampled_from([1, 5, 1 << 23]),
 )
 def test_pick_equals_the_plain_method_bit_for_bit(
-    suit: np.ndarray, k: int, count: int, spacing_cells: float, chunk: int, run: int
+    suit: np.ndarray, k: int, count: int, spacing_cells: float, chunk: int, run: int, cap: int
 ) -> None:
     grid = _grid(*suit.shape)  # 1 km cells: the spacing in km is the spacing in cells
     if k > min(suit.shape):
@@ -181,7 +182,10 @@ def test_pick_equals_the_plain_method_bit_for_bit(
             with pytest.raises(NoCandidateSitesError, match="relax the constraints"):
                 pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
             return
-        got = pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+        got = pick_parcels(
+            RowsOnly(suit), grid, size=k, count=count, min_spacing_km=spacing_cells,
+            max_candidates=cap,
+        )  # fmt: skip
     assert _picked(got) == expected  # same blocks, same order, the same float64 means
     assert all(p.size == k for p in got)
 
@@ -199,9 +203,10 @@ def test_pick_equals_the_plain_method_bit_for_bit(
     st.integers(1, 10),
     spacings,
     chunk_sizes,
+    st.sampled_from([1, 4, 1 << 23]),
 )
 def test_pick_equals_brute_force_with_ties(
-    suit: np.ndarray, k: int, count: int, spacing_cells: float, chunk: int
+    suit: np.ndarray, k: int, count: int, spacing_cells: float, chunk: int, cap: int
 ) -> None:
     grid = _grid(*suit.shape)
     expected = _brute_pick(suit, k, count=count, spacing_cells=spacing_cells)
@@ -210,8 +215,35 @@ def test_pick_equals_brute_force_with_ties(
             with pytest.raises(NoCandidateSitesError):
                 pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
             return
-        got = pick_parcels(suit, grid, size=k, count=count, min_spacing_km=spacing_cells)
+        got = pick_parcels(
+            suit, grid, size=k, count=count, min_spacing_km=spacing_cells, max_candidates=cap
+        )
     assert _picked(got) == expected
+
+
+class RowsOnly:
+    """A surface that can only be read by window (as a file on disk is), never whole."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self._array = array
+        self.shape = array.shape
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        assert isinstance(key, tuple) and all(isinstance(k, slice) for k in key)
+        return self._array[key].copy()
+
+
+def test_a_small_candidate_bound_gives_the_same_picks_on_a_large_grid() -> None:
+    rng = np.random.default_rng(9)
+    suit = rng.random((400, 500), dtype=np.float32)
+    suit[rng.random(suit.shape) < 0.02] = 0.0
+    grid = _grid(400, 500, res=100.0)
+    whole = pick_parcels(suit, grid, size=8, count=40, min_spacing_km=3.0)
+    bounded = pick_parcels(
+        RowsOnly(suit), grid, size=8, count=40, min_spacing_km=3.0, max_candidates=500
+    )
+    assert len(whole) == 40
+    assert _picked(bounded) == _picked(whole)
 
 
 def test_pick_on_a_large_grid_with_a_margin_of_nodata() -> None:

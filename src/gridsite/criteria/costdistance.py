@@ -35,6 +35,7 @@ from skimage.graph import MCP_Geometric
 
 from gridsite.criteria.costsearch import accumulate_cells
 from gridsite.errors import NoPathError
+from gridsite.geo import WindowedRaster
 
 __all__ = [
     "Cell",
@@ -164,7 +165,7 @@ def _window(
 
 
 def least_cost_paths(
-    cost: NDArray[np.floating] | NDArray[np.integer],
+    cost: NDArray[np.floating] | NDArray[np.integer] | WindowedRaster,
     start: Cell,
     ends: Sequence[Cell],
     *,
@@ -178,7 +179,9 @@ def least_cost_paths(
     Parameters
     ----------
     cost
-        Cost per ``length_unit_m`` through each cell (>= 0); NaN or ``inf`` is impassable.
+        Cost per ``length_unit_m`` through each cell (>= 0); NaN or ``inf`` is impassable. A numpy
+        array, or any raster read by window (:class:`~gridsite.geo.WindowedRaster`), of which
+        only the search window is read.
     start
         ``(row, col)`` of the start cell.
     ends
@@ -204,10 +207,11 @@ def least_cost_paths(
         (cost x length, in the cost's units), or ``None`` when the end cannot be reached.
     """
     scale = _check_resolution(resolution_m, length_unit_m)
-    cost_arr = np.asarray(cost)
-    if cost_arr.ndim != 2:
+    # A numpy array or a raster read by window: only the search window is read either way.
+    cost_arr = cost if hasattr(cost, "shape") else np.asarray(cost)
+    if len(cost_arr.shape) != 2:
         raise ValueError(f"cost must be a 2-D raster, got an array of shape {cost_arr.shape}")
-    if barriers is not None and np.shape(barriers) != cost_arr.shape:
+    if barriers is not None and np.shape(barriers) != tuple(cost_arr.shape):
         raise ValueError(
             f"barriers shape {np.shape(barriers)} differs from cost shape {cost_arr.shape}"
         )

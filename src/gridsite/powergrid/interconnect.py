@@ -38,7 +38,7 @@ from shapely.geometry import LineString
 
 from gridsite.criteria.costdistance import Cell, least_cost_paths, path_length_m
 from gridsite.errors import PowerGridError
-from gridsite.geo import M_PER_KM, RasterGrid
+from gridsite.geo import M_PER_KM, RasterGrid, WindowedRaster
 from gridsite.powergrid.costs import (
     TransmissionCosts,
     length_multiplier,
@@ -205,7 +205,7 @@ def _check_substations(substations: pd.DataFrame) -> None:
 
 
 def route_site(
-    cost_musd_per_km: NDArray[np.floating],
+    cost_musd_per_km: NDArray[np.floating] | WindowedRaster,
     grid: RasterGrid,
     site_rc: Cell,
     substations: pd.DataFrame,
@@ -227,7 +227,8 @@ def route_site(
     ----------
     cost_musd_per_km
         Cost of one circuit of the tie line through each cell, MUSD per km, on ``grid``
-        (:func:`line_cost_raster`); NaN or ``inf`` is impassable.
+        (:func:`line_cost_raster`); NaN or ``inf`` is impassable. A numpy array, or any raster
+        read by window (:class:`~gridsite.geo.WindowedRaster`): only the search window is read.
     grid
         The study grid (projected CRS, metres); gives the cell size and the route geometry.
     site_rc
@@ -270,8 +271,9 @@ def route_site(
         be reached (barriers, or outside the window) come last with ``reachable`` False, NaN
         costs and no geometry. Costs are MUSD, lengths km. Empty when no substation is feasible.
     """
-    cost = np.asarray(cost_musd_per_km)  # no copy: only the search window is copied
-    if cost.shape != grid.shape:
+    # No copy: only the search window is read (a windowed raster makes just that window).
+    cost = cost_musd_per_km
+    if tuple(cost.shape) != tuple(grid.shape):
         raise ValueError(f"cost raster shape {cost.shape} differs from the grid {grid.shape}")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k!r}")

@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gridsite.errors import NoCandidateSitesError
-from gridsite.geo import RasterGrid, ha_to_m2
+from gridsite.geo import RasterGrid, WindowedRaster, ha_to_m2
+
+#: The suitability surface as the parcel search reads it: blocks of rows, ``values[a:b, c:d]``.
+Rows: TypeAlias = NDArray[Any] | WindowedRaster
 
 __all__ = ["Parcel", "parcel_size_cells", "pick_parcels", "window_sums"]
 
@@ -73,19 +76,22 @@ def window_sums(values: NDArray[np.float64], k: int) -> NDArray[np.float64]:
 
 
 def pick_parcels(
-    suitability: NDArray[np.floating],
+    suitability: NDArray[np.floating] | WindowedRaster,
     grid: RasterGrid,
     *,
     size: int,
     count: int,
     min_spacing_km: float,
+    max_candidates: int = 1 << 23,
 ) -> list[Parcel]:
     """Pick up to ``count`` parcels of ``size`` x ``size`` suitable cells, best mean first.
 
     Parameters
     ----------
     suitability
-        Scores in [0, 1] on ``grid``; 0 (excluded) and NaN (nodata) cells are unsuitable.
+        Scores in [0, 1] on ``grid``; 0 (excluded) and NaN (nodata) cells are unsuitable. A numpy
+        array, or a raster read by window (:class:`~gridsite.geo.WindowedRaster`, e.g. a file):
+        it is read a block of rows at a time.
     grid
         The study grid (metres).
     size
@@ -94,13 +100,18 @@ def pick_parcels(
         How many parcels at most.
     min_spacing_km
         Smallest distance between parcel centres (km).
+    max_candidates
+        Memory bound: how many qualifying blocks are kept at once (16 bytes each). When there
+        are more, only the best are kept (those at or above a rising cut-off score) and, should
+        the pick run out of them before ``count``, the surface is scanned again with four times
+        the bound. The picks do not depend on it.
 
     Raises
     ------
     NoCandidateSitesError
         When not one parcel fits.
     """
-    values = np.asarray(suitability)
+    values = suitability
     rows, cols = values.shape
     if size > rows or size > cols:
         raise NoCandidateSitesError(
@@ -108,13 +119,22 @@ def pick_parcels(
         )
     res_km = grid.resolution_m / 1000.0
     radius = min_spacing_km / res_km  # in cells, between top-left corners (= centres)
-    cand = _candidates(values, size)
     picked: list[Parcel] = []
-    if cand is not None and count > 0:
+    cap = max(1, int(max_candidates))
+    while count > 0:
+        cand, cut = _candidates(values, size, cap)
+        if cand is None:
+            break
         r0, c0 = cand.origin
-        for j, mean in _greedy(cand, count=count, radius=radius):
+        picks = _greedy(cand, count=count, radius=radius)
+        if len(picks) < count and cut > -math.inf:
+            # Blocks below the cut-off were dropped and the pick ran out: they may be needed.
+            cap *= 4
+            continue
+        for j, mean in picks:
             r, c = divmod(int(cand.corner[j]), cand.stride)
             picked.append(Parcel(row=r0 + r, col=c0 + c, size=size, mean_score=mean))
+        break
     if not picked:
         raise NoCandidateSitesError(
             f"no block of {size} x {size} suitable cells "
@@ -168,7 +188,7 @@ def _runs(a: NDArray[Any], k: int, axis: int, op: np.ufunc) -> NDArray[Any]:
     return np.asarray(op(_along(cur, 0, n_out, axis), _along(cur, k - m, k - m + n_out, axis)))
 
 
-def _extent(values: NDArray[Any]) -> tuple[int, int, int, int, NDArray[np.int64]] | None:
+def _extent(values: Rows) -> tuple[int, int, int, int, NDArray[np.int64]] | None:
     """Return the box around the cells scoring above 0, and how far east each box row reaches.
 
     The box is ``(r0, r1, c0, c1)``; for each of its rows, a column (of the box) at or past the
@@ -181,7 +201,7 @@ def _extent(values: NDArray[Any]) -> tuple[int, int, int, int, NDArray[np.int64]
     last = np.full(rows, -1, dtype=np.int64)
     col_any = np.zeros(cols, dtype=bool)
     for a in range(0, rows, step):
-        pos = values[a : a + step] > 0
+        pos = values[a : a + step, 0:cols] > 0
         here = np.flatnonzero(pos.any(axis=0))
         if here.size:
             col_any[here] = True
@@ -196,15 +216,20 @@ def _extent(values: NDArray[Any]) -> tuple[int, int, int, int, NDArray[np.int64]
     return r0, r1, c0, c1, np.where(box_last >= 0, box_last - c0, -1)
 
 
-def _candidates(values: NDArray[Any], k: int) -> _Candidates | None:
-    """Every k x k block of suitable cells and its mean, as :func:`window_sums` computes it."""
+def _candidates(values: Rows, k: int, cap: int) -> tuple[_Candidates | None, float]:
+    """Every k x k block of suitable cells and its mean, as :func:`window_sums` computes it.
+
+    At most about ``cap`` blocks are held: past that, a cut-off rises to the median mean of
+    those held and blocks below it are dropped. Returns the blocks at or above the final
+    cut-off (all of them, in row-major order) and the cut-off (-inf when nothing was dropped).
+    """
     extent = _extent(values)
     if extent is None:
-        return None
+        return None, -math.inf
     r0, r1, c0, c1, last = extent
     h, w = r1 - r0, c1 - c0
     if h < k or w < k:
-        return None
+        return None, -math.inf
     # Row j of the summed-area table is read at the corners of blocks whose top row is j or
     # j - k; a block ends at or before the last suitable column of each of its rows, so the
     # table row is needed only up to column need[j] (0: not at all).
@@ -225,10 +250,11 @@ def _candidates(values: NDArray[Any], k: int) -> _Candidates | None:
     x = np.empty((step, w))
     index: list[NDArray[np.int64]] = []
     mean: list[NDArray[np.float64]] = []
+    held, cut, limit = 0, -math.inf, cap
     base = 1 - k
     for a in range(0, h, step):
         n = min(step, h - a)
-        block = values[r0 + a : r0 + a + n, c0:c1]
+        block = np.asarray(values[r0 + a : r0 + a + n, c0:c1])
         ok = block > 0
         xv = x[:n]
         _column_sums(block, col_sums, xv)
@@ -251,16 +277,34 @@ def _candidates(values: NDArray[Any], k: int) -> _Candidates | None:
             sums -= sw.take(t)
             sums += flat.take(t)
             sums /= k * k
+            if cut > -math.inf:
+                keep = sums >= cut
+                sums, t = sums[keep], t[keep]
             mean.append(sums)
             index.append(t + base * stride)
+            held += t.size
+            if held > limit:
+                index, mean, cut = _raise_cut(index, mean)
+                held = index[0].size
+                limit = max(cap, 2 * held)  # many ties at the cut: do not raise it every block
         table[:k] = table[n : n + k]
         runs[: k - 1] = runs[n : n + k - 1]
         base += n
-    if not index:
-        return None
     n = sum(t.size for t in index)
+    if n == 0:
+        return None, cut
     mean.append(np.full(-n % _RUN, -np.inf))
-    return _Candidates(np.concatenate(index), np.concatenate(mean), (r0, c0), stride)
+    return _Candidates(np.concatenate(index), np.concatenate(mean), (r0, c0), stride), cut
+
+
+def _raise_cut(
+    index: list[NDArray[np.int64]], mean: list[NDArray[np.float64]]
+) -> tuple[list[NDArray[np.int64]], list[NDArray[np.float64]], float]:
+    """Keep the blocks at or above the median mean; return them (one array each) and the cut."""
+    all_index, all_mean = np.concatenate(index), np.concatenate(mean)
+    cut = float(np.partition(all_mean, all_mean.size // 2)[all_mean.size // 2])
+    keep = all_mean >= cut
+    return [all_index[keep]], [all_mean[keep]], cut
 
 
 def _column_sums(

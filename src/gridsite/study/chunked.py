@@ -9,9 +9,9 @@ With ``[study] chunk_px = N`` the study grid is cut into square chunks of N cell
    layer from the cells (never a full-size array).
 2. **rasters**: each chunk computes its criteria, scores, constraints and suitability, with
    distances by nearest-feature-cell queries against those trees, reading raster layers by window.
-   Only suitability (float32), the study area and the constraint masks later stages need
-   (bool, one byte a cell) come back and are placed into whole-grid arrays; the per-criterion
-   score and value rasters never exist at full size.
+   Only suitability (float32, placed into a file on disk) and the few masks later stages need
+   (:func:`~gridsite.study.rasters.derived_masks`, packed as the bits of one byte a cell) come
+   back; the per-criterion score and value rasters never exist at full size.
 
 The site table then evaluates the criteria on each candidate's bounding window only
 (:class:`SiteWindows`). Transforms and aggregations that need statistics of the whole raster (the
@@ -49,8 +49,11 @@ from gridsite.study.rasters import (
     WindowResult,
     constraint_key,
     criterion_key,
+    derived_mask_names,
+    derived_masks,
     raster_stage,
 )
+from gridsite.study.spill import DiskRaster, PackedMasks
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -267,37 +270,33 @@ def tree_features(
 
 @dataclass
 class ChunkedRasters:
-    """Whole-grid results of the chunked raster stage (no per-criterion rasters)."""
+    """Whole-grid results of the chunked raster stage (no per-criterion rasters).
 
-    suitability: NDArray[np.float32]
-    in_area: NDArray[np.bool_]
-    excluded: NDArray[np.bool_]
-    masks: dict[str, NDArray[np.bool_]]
-    extra_masks: dict[str, NDArray[np.bool_]]
+    Suitability lives in a file (read by window); the masks later stages need
+    (:func:`~gridsite.study.rasters.derived_masks`) are bits of one small integer raster.
+    """
+
+    suitability: DiskRaster
+    masks: PackedMasks
     #: Cells of each constraint inside the study area.
     hit_cells: dict[str, int]
     inputs: RasterInputs
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def _kept_masks(spec: StudySpec) -> set[str]:
-    """Constraint masks the later stages read at full size (supply and routing)."""
-    keep: set[str] = set()
-    su, ic = spec.supply, spec.interconnect
-    if su is not None:
-        keep |= set(su.land_exclusions) | set(su.sea_exclusions)
-        keep |= {su.sea_constraint} if su.sea_constraint else set()
-    if ic is not None:
-        keep |= set(ic.barriers) | ({ic.urban_constraint} if ic.urban_constraint else set())
-    return keep
+@dataclass
+class _ChunkResult:
+    suitability: NDArray[np.float32]
+    masks: dict[str, NDArray[np.bool_]]
+    hits: dict[str, int]
+    seconds: dict[str, float]
 
 
-def _rasters(inputs: RasterInputs, win: GridWindow, keep: frozenset[str]) -> WindowResult:
+def _rasters(inputs: RasterInputs, win: GridWindow) -> _ChunkResult:
     r = raster_stage(inputs, win)
     hits = {n: int((m & r.in_area).sum()) for n, m in r.masks.items()}
-    r.masks = {n: m for n, m in r.masks.items() if n in keep}
-    r.seconds |= {f"hit:{n}": float(v) for n, v in hits.items()}
-    return r
+    masks = derived_masks(inputs.spec, r.in_area, r.excluded, r.masks, r.extra_masks)
+    return _ChunkResult(suitability=r.suitability, masks=masks, hits=hits, seconds=r.seconds)
 
 
 def run_chunked(
@@ -331,41 +330,24 @@ def run_chunked(
                 f"criterion {c.name!r}: layer {c.layer!r} has no feature inside the study "
                 "grid after its select filter; check the filter, the layer's CRS and extent"
             )
-    keep = frozenset(_kept_masks(spec))
-    suit = np.full(grid.shape, np.nan, dtype=np.float32)
-    in_area = np.zeros(grid.shape, dtype=bool)
-    excluded = np.ones(grid.shape, dtype=bool)
-    masks = {k.name: np.zeros(grid.shape, dtype=bool) for k in spec.constraints if k.name in keep}
-    extra = {k.name: np.zeros(grid.shape, dtype=bool) for k in inputs.extra}
+    suit = DiskRaster(grid.shape, np.float32, fill=np.nan)
+    masks = PackedMasks(grid.shape, derived_mask_names(spec))
     hits = {k.name: 0 for k in spec.constraints}
     seconds: dict[str, float] = {}
 
-    def place(i: int, r: WindowResult) -> None:
-        idx = windows[i].slices
-        suit[idx] = r.suitability
-        in_area[idx] = r.in_area
-        excluded[idx] = r.excluded
-        for name, m in r.masks.items():
-            masks[name][idx] = m
-        for name, m in r.extra_masks.items():
-            extra[name][idx] = m
-        for name, s in r.seconds.items():
-            if name.startswith("hit:"):
-                hits[name[4:]] += int(s)
-            else:
-                seconds[name] = seconds.get(name, 0.0) + s
+    def place(i: int, r: _ChunkResult) -> None:
+        w = windows[i]
+        suit.write(w.row0, w.col0, r.suitability)
+        masks.write(w.row0, w.col0, r.masks)
+        for name, n in r.hits.items():
+            hits[name] += n
+        for name, sec in r.seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + sec
 
     with stage("rasters"):
-        _map(_rasters, inputs, windows, place, client, keep)
+        _map(_rasters, inputs, windows, place, client)
     return ChunkedRasters(
-        suitability=suit,
-        in_area=in_area,
-        excluded=excluded,
-        masks=masks,
-        extra_masks=extra,
-        hit_cells=hits,
-        inputs=inputs,
-        seconds=seconds,
+        suitability=suit, masks=masks, hit_cells=hits, inputs=inputs, seconds=seconds
     )
 
 

@@ -13,8 +13,9 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from gridsite import layers
-from gridsite.geo import M_PER_KM, RasterGrid
+from gridsite.geo import M_PER_KM, RasterGrid, WindowedRaster
 from gridsite.powergrid.connect import backbone_path_km, connect_sites, station_capacity_mw
+from gridsite.powergrid.costs import TransmissionCosts
 from gridsite.powergrid.interconnect import cost_multiplier_raster, line_cost_raster, route_site
 from gridsite.powergrid.redundancy import independent_feeds
 from gridsite.powergrid.timeline import TimelineAssumptions, speed_to_power_months
@@ -43,8 +44,7 @@ def connect_and_rank(
     graph: nx.Graph,
     hosting: pd.DataFrame | None,
     required_kv: float,
-    masks: Mapping[str, NDArray[np.bool_]],
-    in_area: NDArray[np.bool_],
+    masks: Mapping[str, NDArray[np.bool_] | WindowedRaster],
     slope_pct: NDArray[np.floating] | None = None,
 ) -> ConnectionOutcome:
     """Connect every candidate site, rank, let sites compete for headroom, and rank again.
@@ -52,7 +52,9 @@ def connect_and_rank(
     Without ``[interconnect]`` a site connects to its nearest bus at ``required_kv`` (straight
     line); with it, to the cheapest routed substation among its ``k`` nearest feasible ones.
     With an electrical model, a substation is feasible when its N-1 hosting capacity covers the
-    campus (else the site keeps its cheapest option and is marked not supplied).
+    campus (else the site keeps its cheapest option and is marked not supplied). ``masks`` are
+    those of :func:`~gridsite.study.rasters.derived_masks` (``route_barrier``,
+    ``route_urban``), as arrays or read by window: routing reads only each site's window.
     """
     pg = spec.powergrid
     campus_mw = spec.campus.campus_mw
@@ -72,9 +74,7 @@ def connect_and_rank(
             sites = _compete_nearest(sites, spec)
         routes = None
     else:
-        options = _route_options(
-            table, spec, grid, graph, hc, required_kv, masks, in_area, slope_pct
-        )
+        options = _route_options(table, spec, grid, graph, hc, required_kv, masks, slope_pct)
         cheapest = _pick_cheapest(table, options)
         cheapest["headroom_mw"] = cheapest["hosting_capacity_mw"]
         cheapest["supplied"] = (
@@ -142,8 +142,7 @@ def _route_options(
     graph: nx.Graph,
     hc: pd.DataFrame | None,
     required_kv: float,
-    masks: Mapping[str, NDArray[np.bool_]],
-    in_area: NDArray[np.bool_],
+    masks: Mapping[str, NDArray[np.bool_] | WindowedRaster],
     slope_pct: NDArray[np.floating] | None,
 ) -> gpd.GeoDataFrame:
     ic = spec.interconnect
@@ -151,14 +150,15 @@ def _route_options(
     costs = layers.read_revx_costs(
         layers.layer_path(spec.layers[ic.costs], spec.data_root), region=ic.cost_region
     )
-    urban = masks.get(ic.urban_constraint) if ic.urban_constraint else None
     if slope_pct is not None:
         slope_pct = np.nan_to_num(slope_pct, nan=0.0)  # no slope data: flat, not impassable
-    multiplier = cost_multiplier_raster(grid.shape, costs=costs, urban=urban, slope_pct=slope_pct)
-    cost = line_cost_raster(multiplier, costs=costs, voltage_kv=required_kv)
-    barriers = ~in_area
-    for name in ic.barriers:
-        barriers = barriers | masks[name]
+    surface = RoutingCost(
+        urban=masks["route_urban"],
+        barrier=masks["route_barrier"],
+        slope_pct=slope_pct,
+        costs=costs,
+        voltage_kv=required_kv,
+    )
 
     subs = pd.DataFrame(
         [
@@ -185,9 +185,10 @@ def _route_options(
     inside = (subs["row"].between(0, grid.shape[0] - 1)) & (
         subs["col"].between(0, grid.shape[1] - 1)
     )
-    barriers = barriers.copy()
-    barriers[subs.loc[inside, "row"], subs.loc[inside, "col"]] = False
-    barriers[site_rows, site_cols] = False
+    surface.open_cells(
+        np.concatenate([subs.loc[inside, "row"].to_numpy(int), np.asarray(site_rows, int)]),
+        np.concatenate([subs.loc[inside, "col"].to_numpy(int), np.asarray(site_cols, int)]),
+    )
     sub_xy = subs[["x_m", "y_m"]].to_numpy(float)
     window_m = ic.window_km * M_PER_KM
     kw = dict(
@@ -195,7 +196,6 @@ def _route_options(
         campus_mw=spec.campus.campus_mw,
         site_kv=required_kv,
         window_m=window_m,
-        barriers=barriers,
         rating_mva_per_circuit=spec.powergrid.rating_mva_per_circuit,
         power_factor=spec.powergrid.power_factor,
     )
@@ -212,7 +212,7 @@ def _route_options(
         rc = (int(site_rows[i]), int(site_cols[i]))
         site_xy = (float(table["x_m"].iloc[i]), float(table["y_m"].iloc[i]))
         opts = route_site(
-            cost,
+            surface,
             grid,
             rc,
             cands,
@@ -238,6 +238,54 @@ def _route_options(
         n_unrouted,
     )
     return options
+
+
+class RoutingCost:
+    """The tie-line cost raster (MUSD per km), made window by window as routing asks for it.
+
+    ``cost_multiplier_raster`` of the urban mask (and slope) times the line cost at the
+    connection voltage, ``inf`` on barrier cells except the cells opened with
+    :meth:`open_cells` (sites and substations); the same numbers as building the whole raster,
+    which at 30 m over Korea would be 4 GB of float64.
+    """
+
+    def __init__(
+        self,
+        *,
+        urban: NDArray[np.bool_] | WindowedRaster,
+        barrier: NDArray[np.bool_] | WindowedRaster,
+        slope_pct: NDArray[np.floating] | None,
+        costs: TransmissionCosts,
+        voltage_kv: float,
+    ) -> None:
+        self.shape = tuple(barrier.shape)
+        self._urban, self._barrier, self._slope = urban, barrier, slope_pct
+        self._costs, self._voltage_kv = costs, voltage_kv
+        self._open: tuple[NDArray[np.int64], NDArray[np.int64]] = (
+            np.empty(0, np.int64),
+            np.empty(0, np.int64),
+        )
+
+    def open_cells(self, rows: NDArray[np.integer], cols: NDArray[np.integer]) -> None:
+        """Make these cells enterable whatever the barriers say."""
+        self._open = (np.asarray(rows, np.int64), np.asarray(cols, np.int64))
+
+    def __getitem__(self, key: tuple[slice, slice]) -> NDArray[np.float64]:
+        rs, cs = key
+        urban = np.asarray(self._urban[rs, cs], dtype=bool)
+        slope = None if self._slope is None else self._slope[rs, cs]
+        multiplier = cost_multiplier_raster(
+            urban.shape, costs=self._costs, urban=urban, slope_pct=slope
+        )
+        cost = line_cost_raster(multiplier, costs=self._costs, voltage_kv=self._voltage_kv)
+        blocked = np.asarray(self._barrier[rs, cs], dtype=bool)
+        r0, r1, _ = rs.indices(self.shape[0])
+        c0, c1, _ = cs.indices(self.shape[1])
+        rows, cols = self._open
+        here = (rows >= r0) & (rows < r1) & (cols >= c0) & (cols < c1)
+        blocked[rows[here] - r0, cols[here] - c0] = False
+        cost[blocked] = np.inf
+        return cost
 
 
 _OPTION_COLUMNS = (

@@ -37,6 +37,7 @@ from gridsite.criteria.distance import (
 )
 from gridsite.criteria.interpolate import idw_to_grid
 from gridsite.criteria.transforms import apply_transform
+from gridsite.energy.potential import eligible_land
 from gridsite.errors import ConfigError
 from gridsite.geo import M_PER_KM, RasterGrid
 from gridsite.mcda.aggregate import aggregate_scores, apply_constraints
@@ -440,3 +441,56 @@ def interpolation_points(
     xy = np.column_stack([gdf.geometry.x, gdf.geometry.y]).astype(np.float64)
     vals = pd.to_numeric(gdf[field_name], errors="coerce").to_numpy(float)
     return xy, vals
+
+
+def derived_masks(
+    spec: StudySpec,
+    in_area: NDArray[np.bool_],
+    excluded: NDArray[np.bool_],
+    masks: dict[str, NDArray[np.bool_]],
+    extra: dict[str, NDArray[np.bool_]],
+) -> dict[str, NDArray[np.bool_]]:
+    """Return the masks the stages after the raster stage read, from the raster stage's own.
+
+    Cell by cell, so a window's result is the whole grid's on that window; the chunked path
+    computes them per chunk and keeps only these (packed as bits), not every constraint mask.
+
+    - ``in_area``, ``excluded``: the study area, and the cells any ``exclude`` constraint hits;
+    - with ``[supply]``: ``supply_land`` (the area minus the sea constraint),
+      ``supply_eligible`` (land minus the land exclusions and the supply-only exclusions) and
+      ``supply_sea`` (the sea constraint minus the sea exclusions; all False without one);
+    - with ``[interconnect]``: ``route_barrier`` (outside the area, or a barrier constraint)
+      and ``route_urban`` (the urban constraint; all False without one).
+    """
+    out = {"in_area": in_area, "excluded": excluded}
+    none = np.zeros(in_area.shape, dtype=bool)
+    su = spec.supply
+    if su is not None:
+        sea = masks[su.sea_constraint] if su.sea_constraint else none
+        land = in_area & ~sea
+        exclusions = [masks[n] for n in su.land_exclusions]
+        exclusions += [extra[k.name] for k in su.exclusions]
+        out["supply_land"] = land
+        out["supply_eligible"] = eligible_land(land, exclusions)
+        open_sea = sea.copy()
+        for name in su.sea_exclusions:
+            open_sea &= ~masks[name]
+        out["supply_sea"] = open_sea
+    ic = spec.interconnect
+    if ic is not None:
+        barriers = ~in_area
+        for name in ic.barriers:
+            barriers = barriers | masks[name]
+        out["route_barrier"] = barriers
+        out["route_urban"] = masks[ic.urban_constraint] if ic.urban_constraint else none
+    return out
+
+
+def derived_mask_names(spec: StudySpec) -> list[str]:
+    """Names of the masks :func:`derived_masks` returns for ``spec``, in its order."""
+    names = ["in_area", "excluded"]
+    if spec.supply is not None:
+        names += ["supply_land", "supply_eligible", "supply_sea"]
+    if spec.interconnect is not None:
+        names += ["route_barrier", "route_urban"]
+    return names

@@ -20,7 +20,7 @@ from rasterio.enums import Resampling
 from gridsite import layers
 from gridsite.config import load_study
 from gridsite.errors import ConfigError, LayerError
-from gridsite.geo import M_PER_KM, Raster, RasterGrid
+from gridsite.geo import M_PER_KM, Raster, RasterGrid, WindowedRaster
 from gridsite.mcda.sensitivity import monte_carlo_ranks
 from gridsite.mcda.weights import criterion_weights
 from gridsite.powergrid.build import graph_from_osm_lines
@@ -49,11 +49,12 @@ from gridsite.study.rasters import (
     WholeGridFeatures,
     constraint_key,
     criterion_key,
+    derived_masks,
     interpolation_points,
     raster_stage,
 )
 from gridsite.study.result import SITE_COLUMNS, StudyResult, check_outputs_free, output_names
-from gridsite.study.spill import SpilledRasters
+from gridsite.study.spill import DiskRaster, SpilledRasters
 from gridsite.study.supply import run_supply
 
 __all__ = ["GridModel", "ProgressCallback", "Study"]
@@ -265,10 +266,13 @@ class _Run:
             )
             scores: Mapping[str, NDArray[np.float32]]
             values: Mapping[str, NDArray[np.float32]]
+            surface: NDArray[np.float32] | DiskRaster
+            derived: Mapping[str, NDArray[np.bool_] | WindowedRaster]
             if spec.chunk_px:
                 ch = run_chunked(inputs, client=client, stage=self.stage)
-                suit, in_area, excluded = ch.suitability, ch.in_area, ch.excluded
-                masks, extra_masks = ch.masks, ch.extra_masks
+                # Suitability in a file and the later stages' masks as bits: read by window.
+                surface = ch.suitability
+                derived = {name: ch.masks[name] for name in ch.masks.names}
                 hit_cells = ch.hit_cells
                 # Scores and values of the candidates only, on each one's window (duck-typed
                 # arrays: the site table only indexes them).
@@ -288,10 +292,11 @@ class _Run:
                 )
                 for name, sec in r.seconds.items():
                     self.timings[name] = self.timings.get(name, 0.0) + sec
-                suit, in_area, excluded = r.suitability, r.in_area, r.excluded
-                masks, extra_masks = r.masks, r.extra_masks
-                hit_cells = {n: int((hit & in_area).sum()) for n, hit in masks.items()}
+                surface = r.suitability
+                derived = derived_masks(spec, r.in_area, r.excluded, r.masks, r.extra_masks)
+                hit_cells = {n: int((hit & r.in_area).sum()) for n, hit in r.masks.items()}
                 scores, values, full_scores = spilled_scores, spilled_values, spilled_scores
+                del r  # the constraint masks: later stages read only the derived ones
 
         excluded_km2 = {n: float(c * grid.cell_area_m2 / 1e6) for n, c in hit_cells.items()}
         log.info(
@@ -303,25 +308,17 @@ class _Run:
             spec.weights.method,
             ", ".join(f"{n} {w:.3f}" for n, w in weights.items()),
         )
-        open_km2 = float((np.nan_to_num(suit) > 0).sum() * grid.cell_area_m2 / 1e6)
-        area_km2 = float(in_area.sum() * grid.cell_area_m2 / 1e6)
+        open_km2 = _count_cells(surface, lambda a: np.nan_to_num(a) > 0) * grid.cell_area_m2 / 1e6
+        area_km2 = _count_cells(derived["in_area"], np.asarray) * grid.cell_area_m2 / 1e6
         log.info("suitability: %s km2 open of %s km2", f"{open_km2:,.0f}", f"{area_km2:,.0f}")
 
         with self.stage("sites"):
-            table = self.candidates(suit, grid, scores, values)
+            table = self.candidates(surface, grid, scores, values)
 
         supply = None
         if spec.supply is not None:
             with self.stage("supply"):
-                supply = run_supply(
-                    self,
-                    table,
-                    spec=spec,
-                    grid=grid,
-                    masks=masks,
-                    in_area=in_area,
-                    exclusion_masks=extra_masks,
-                )
+                supply = run_supply(self, table, spec=spec, grid=grid, masks=derived)
                 table = table.join(supply.columns)
 
         grid_model = self.power_grid()
@@ -343,8 +340,7 @@ class _Run:
                 graph=graph,
                 hosting=hosting,
                 required_kv=need_kv,
-                masks=masks,
-                in_area=in_area,
+                masks=derived,
                 slope_pct=slope,
             )
 
@@ -383,7 +379,9 @@ class _Run:
         if supply is not None:
             hourly = {str(i): supply.hourly[str(i)] for i in sites["site_id"]}
             stats["supply"] = {
-                "eligible_land_km2": float(supply.eligible.sum() * grid.cell_area_m2 / 1e6),
+                "eligible_land_km2": _count_cells(derived["supply_eligible"], np.asarray)
+                * grid.cell_area_m2
+                / 1e6,
                 "sites_feasible": int(sites["cfe_feasible"].sum()),
                 "capacity_factors_clipped_to_1": supply.cf_clipped,
                 "cost_assumptions": spec.supply.cost_source if spec.supply else "",
@@ -399,9 +397,11 @@ class _Run:
         return StudyResult(
             spec=spec,
             sites=sites,
-            suitability=Raster(array=suit, grid=grid),
+            suitability=Raster(
+                array=surface if isinstance(surface, np.ndarray) else surface.array(), grid=grid
+            ),
             scores=full_scores,
-            excluded=excluded,
+            excluded=derived["excluded"],  # type: ignore[arg-type]
             grid_graph=graph,
             hosting=hosting,
             routes=routes,
@@ -432,7 +432,7 @@ class _Run:
 
     def candidates(
         self,
-        suit: NDArray[np.float32],
+        suit: NDArray[np.float32] | DiskRaster,
         grid: RasterGrid,
         scores: Mapping[str, NDArray[np.float32]],
         values: Mapping[str, NDArray[np.float32]],
@@ -442,7 +442,7 @@ class _Run:
         count = st.count * st.pool_factor
         if st.method == "regions":
             regions = locate_regions(
-                suit,
+                suit if isinstance(suit, np.ndarray) else suit.array(),  # whole, memory-mapped
                 grid,
                 count=count,
                 min_area_ha=spec.campus.campus_area_ha,
@@ -571,3 +571,16 @@ class _Run:
 def _wgs84_table(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     """Tables for the power-grid builder carry WGS84 geometry, as PyPSA-Earth writes them."""
     return pd.DataFrame(gdf.to_crs(4326))
+
+
+def _count_cells(
+    raster: NDArray[Any] | WindowedRaster, test: Callable[[NDArray[Any]], NDArray[np.bool_]]
+) -> float:
+    """Count the cells where ``test`` holds, a strip of rows at a time for windowed rasters."""
+    if isinstance(raster, np.ndarray):
+        return float(np.count_nonzero(test(raster)))
+    rows, cols = raster.shape[0], raster.shape[1]
+    step = max(1, (1 << 22) // max(1, cols))
+    return float(
+        sum(np.count_nonzero(test(raster[r : r + step, 0:cols])) for r in range(0, rows, step))
+    )

@@ -14,14 +14,13 @@ from gridsite.energy import (
     DispatchResult,
     SupplyCosts,
     campus_load,
-    eligible_land,
     local_potential,
     offshore_potential,
     site_profiles,
     size_supply_many,
 )
 from gridsite.errors import LayerError
-from gridsite.geo import RasterGrid
+from gridsite.geo import RasterGrid, WindowedRaster
 from gridsite.spec import StudySpec, SupplySpec
 from gridsite.study.electrical import Reader
 
@@ -68,7 +67,6 @@ class SupplyOutcome:
 
     columns: pd.DataFrame
     hourly: dict[str, SiteSupply]
-    eligible: NDArray[np.bool_]
     cf_clipped: int
 
 
@@ -78,26 +76,20 @@ def run_supply(
     *,
     spec: StudySpec,
     grid: RasterGrid,
-    masks: Mapping[str, NDArray[np.bool_]],
-    in_area: NDArray[np.bool_],
-    exclusion_masks: Mapping[str, NDArray[np.bool_]],
+    masks: Mapping[str, NDArray[np.bool_] | WindowedRaster],
 ) -> SupplyOutcome:
     """Size every candidate's own PV, wind and battery to the study's hourly CFE target.
 
     ``table`` holds the candidates (``site_id``, ``x_m``, ``y_m`` in the study CRS, metres);
-    ``masks`` the study's constraint rasters by name; ``exclusion_masks`` the supply-only
-    exclusions (``[[supply.exclusions]]``) by name, computed with the raster stage.
+    ``masks`` the masks of :func:`~gridsite.study.rasters.derived_masks` (``supply_land``,
+    ``supply_eligible``, ``supply_sea``), as arrays or read by window: only the windows around
+    the sites are read.
     """
     su = spec.supply
     assert su is not None  # the caller checks
     xy = table[["x_m", "y_m"]].to_numpy(float)
-    sea = masks[su.sea_constraint] if su.sea_constraint else np.zeros(grid.shape, dtype=bool)
-    land = in_area & ~sea
-    exclusions = [masks[n] for n in su.land_exclusions]
-    exclusions += [exclusion_masks[k.name] for k in su.exclusions]
-    eligible = eligible_land(land, exclusions)
     pot = local_potential(
-        eligible,
+        masks["supply_eligible"],
         grid,
         xy,
         radius_km=su.radius_km,
@@ -106,12 +98,9 @@ def run_supply(
         share=su.share,
     )
     if su.sea_constraint:
-        open_sea = sea.copy()
-        for name in su.sea_exclusions:
-            open_sea &= ~masks[name]
         offshore = offshore_potential(
-            open_sea,
-            land,
+            masks["supply_sea"],
+            masks["supply_land"],
             grid,
             xy,
             max_shore_km=su.offshore_max_shore_km,
@@ -191,7 +180,7 @@ def run_supply(
         columns["wind_mw"].median(),
         columns["bess_mwh"].median(),
     )
-    return SupplyOutcome(columns=columns, hourly=hourly, eligible=eligible, cf_clipped=clipped)
+    return SupplyOutcome(columns=columns, hourly=hourly, cf_clipped=clipped)
 
 
 def _profiles(
