@@ -179,15 +179,23 @@ def _map(
             fut.release()
         return
     batch = 2 * (os.cpu_count() or 1)
-    # rasterio silences a warning about its own scratch dataset while rasterising with
-    # ``warnings.catch_warnings``, which is not thread-safe: with chunks burning in several
-    # threads it can escape. Ignoring exactly that warning around the threads (entered before
-    # they start, left after they end) keeps it silenced whatever order they restore filters in.
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="Dataset has no geotransform", category=NotGeoreferencedWarning
-        )
-        _compute_batches(tasks, batch, place)
+    _scratch_warning_ignored()
+    _compute_batches(tasks, batch, place)
+
+
+def _scratch_warning_ignored() -> None:
+    """Ignore rasterio's warning about its own scratch dataset, from now on.
+
+    rasterio silences it while rasterising with ``warnings.catch_warnings``, which is not
+    thread-safe: with chunks burning in several threads it can escape. A ``catch_warnings`` of
+    our own would not help either: it restores a saved copy of the whole filter list when it
+    exits, which undoes the filters of another chunked run still working in the same process.
+    So exactly that warning is filtered for good (``filterwarnings`` replaces an identical filter
+    rather than adding a second one).
+    """
+    warnings.filterwarnings(
+        "ignore", message="Dataset has no geotransform", category=NotGeoreferencedWarning
+    )
 
 
 def _compute_batches(tasks: list[Any], batch: int, place: Callable[[int, Any], None]) -> None:
