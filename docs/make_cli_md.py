@@ -22,6 +22,7 @@ def render() -> str:
     for args, title in [
         ([], "gridsite"),
         (["run"], "gridsite run"),
+        (["rerun"], "gridsite rerun"),
         (["grid"], "gridsite grid"),
         (["sensitivity"], "gridsite sensitivity"),
         (["validate"], "gridsite validate"),

@@ -6,12 +6,14 @@ import base64
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
 import sys
 import zlib
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,7 +24,7 @@ import shapely
 from affine import Affine
 from pyproj import Transformer
 
-from gridsite.errors import CRSError, LayerError, OutputExistsError
+from gridsite.errors import CRSError, LayerError, MapAssetsError, OutputExistsError
 from gridsite.geo import RasterGrid
 from gridsite.report import (
     atomic_write,
@@ -34,8 +36,17 @@ from gridsite.report import (
     write_manifest,
     write_map,
 )
+from gridsite.report.mapassets import (
+    ASSETS_ENV,
+    assets_dir,
+    check_map_assets,
+    external_links,
+    map_assets,
+)
 from gridsite.report.overlay import suitability_rgba, suitability_to_web_mercator
 from gridsite.report.webmap import LINE_COLOURS, voltage_class_kv
+
+from .conftest import REPO
 
 KOREA = "EPSG:5179"
 TO_KOREA = Transformer.from_crs("EPSG:4326", KOREA, always_xy=True)
@@ -309,6 +320,43 @@ def test_geotiff_round_trip(tmp_path: Path, shape: tuple[int, int]) -> None:
     np.testing.assert_array_equal(raw, expected)
 
 
+def test_geotiff_from_a_memory_map_in_strips(tmp_path: Path, monkeypatch: Any) -> None:
+    """A memory-mapped raster (a chunked run's suitability) is written strip by strip, whole."""
+    import gridsite.report.raster as raster_module
+
+    monkeypatch.setattr(raster_module, "_STRIP_BYTES", 1)  # one tile row per strip
+    transform = Affine(30.0, 0.0, 950_000.0, 0.0, -30.0, 1_950_000.0)
+    grid = RasterGrid(crs=KOREA, transform=transform, shape=(700, 300))
+    values = np.random.default_rng(3).random((700, 300)).astype(np.float32)
+    values[650:, :10] = np.nan
+    np.save(tmp_path / "v.npy", values)
+    mapped = np.load(tmp_path / "v.npy", mmap_mode="r")
+    path = write_geotiff(mapped, grid, tmp_path / "m.tif")
+    with rasterio.open(path) as src:
+        back = src.read(1, masked=True)
+        assert src.overviews(1) == [2, 4]  # halved until one tile holds it
+    np.testing.assert_array_equal(back.filled(np.nan), values)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tif", "v.npy"]  # no scratch left
+
+
+def test_display_sample_keeps_cell_centres(tmp_path: Path) -> None:
+    from gridsite.report.raster import display_sample
+
+    grid = RasterGrid.from_bounds((0, 0, 30_000, 21_000), resolution_m=30.0, crs=KOREA)
+    values = np.random.default_rng(5).random(grid.shape).astype(np.float32)
+    np.save(tmp_path / "v.npy", values)
+    sample, coarse = display_sample(np.load(tmp_path / "v.npy", mmap_mode="r"), grid, max_px=100)
+    k = 1000 // 200
+    np.testing.assert_array_equal(sample, values[k // 2 :: k, k // 2 :: k])
+    fine_x, fine_y = grid.cell_centres()
+    coarse_x, coarse_y = coarse.cell_centres()
+    np.testing.assert_allclose(coarse_x, fine_x[k // 2 :: k])
+    np.testing.assert_allclose(coarse_y, fine_y[k // 2 :: k])
+    small, same = display_sample(values[:100, :100], RasterGrid.from_bounds(
+        (0, 0, 3000, 3000), resolution_m=30.0, crs=KOREA), max_px=100)  # fmt: skip
+    assert small.shape == (100, 100) and same.resolution_m == 30.0
+
+
 def test_geotiff_is_cloud_optimized(tmp_path: Path) -> None:
     """The COG layout, read from the file's bytes (the GDAL COG specification's ghost header)."""
     transform = Affine(100.0, 0.0, 950_000.0, 0.0, -100.0, 1_950_000.0)
@@ -497,7 +545,6 @@ def test_map_contains_sites_legend_attributions_and_layer_control(map_html: str)
     assert "L.control.layers" in map_html
     assert "<title>Korea &lt;test&gt; study</title>" in map_html
     assert "L.imageOverlay" in map_html
-    assert 'typeof L !== "undefined"' in map_html  # the offline notice
     assert map_html.count("L.circleMarker") == 3
     for colour in LINE_COLOURS.values():
         assert colour in map_html
@@ -514,7 +561,7 @@ def test_map_escapes_names_from_data(map_html: str) -> None:
 
 
 def test_map_overlay_png_is_transparent_where_excluded(map_html: str) -> None:
-    match = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", map_html)
+    match = re.search(r'L\.imageOverlay\(\s*"data:image/png;base64,([A-Za-z0-9+/=]+)"', map_html)
     assert match is not None
     width, height, rgba = _decode_png_alpha(base64.b64decode(match.group(1)))
     alpha = rgba[..., 3]
@@ -600,6 +647,141 @@ def test_map_scripts_are_valid_javascript(map_html: str, tmp_path: Path) -> None
         ["node", "--check", str(source)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- the map's scripts: inlined or linked (the browser tests are in test_report_browser.py) ----
+
+
+def _folium_links() -> dict[str, str]:
+    import folium
+
+    return dict([*folium.Map.default_js, *folium.Map.default_css])
+
+
+def _write_small_map(path: Path, sites: gpd.GeoDataFrame, **kw: Any) -> Path:
+    return write_map(
+        path,
+        suitability=None,
+        grid=None,
+        sites=sites,
+        buses=sites.iloc[:0],
+        lines=gpd.GeoDataFrame({"voltage_kv": []}, geometry=[], crs=KOREA),
+        attributions=[],
+        title="t",
+        **kw,
+    )
+
+
+def test_map_assets_are_leaflet_and_jquery_as_folium_links_them() -> None:
+    links = _folium_links()
+    assets = map_assets()
+    assert [a.url for a in assets] == [links["leaflet"], links["jquery"], links["leaflet_css"]]
+    leaflet = re.fullmatch(
+        r"https://cdn\.jsdelivr\.net/npm/leaflet@([\d.]+)/dist/leaflet\.js", links["leaflet"]
+    )
+    jquery = re.fullmatch(r"https://code\.jquery\.com/jquery-([\d.]+)\.min\.js", links["jquery"])
+    assert leaflet is not None and jquery is not None
+    specs = [f"leaflet@{leaflet.group(1)}", f"jquery@{jquery.group(1)}"]
+    assert [a.npm_spec for a in assets] == [specs[0], specs[1], specs[0]]
+    assert [a.path for a in assets] == ["dist/leaflet.js", "dist/jquery.min.js", "dist/leaflet.css"]
+    # What `make assets` fetches:
+    printed = subprocess.run(
+        [sys.executable, "-m", "gridsite.report.mapassets"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert printed == specs
+
+
+def test_inline_map_carries_the_installed_release_files_and_links_nothing(map_html: str) -> None:
+    assert external_links(map_html) == []
+    assert re.search(r"<(?:script|link)\b[^>]*\b(?:src|href)=", map_html) is None
+    assert "url(images/" not in map_html  # Leaflet's CSS images are data: URIs
+    assert "sourceMappingURL" not in map_html
+    versions = {a.package: a.version for a in map_assets()}
+    assert f"Leaflet {versions['leaflet']}, a JS library" in map_html  # the release banners
+    assert f"jQuery v{versions['jquery']} " in map_html
+    for name, path in (("leaflet", "dist/leaflet.js"), ("jquery", "dist/jquery.min.js")):
+        release = (assets_dir() / name / path).read_text(encoding="utf-8")
+        assert release.split("//# sourceMappingURL=")[0].strip() in map_html
+    assert 'typeof L !== "undefined"' not in map_html  # no CDN notice needed
+
+
+def test_cdn_map_links_the_cdns_and_explains_a_blank_map(
+    tmp_path: Path, sites_5179: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ASSETS_ENV, str(tmp_path / "nothing-here"))  # not needed for cdn
+    text = _write_small_map(tmp_path / "map.html", sites_5179, assets="cdn").read_text("utf-8")
+    links = _folium_links()
+    assert external_links(text) == [links["leaflet"], links["jquery"], links["leaflet_css"]]
+    assert 'typeof L !== "undefined"' in text  # the offline notice
+    assert "@preserve" not in text
+
+
+def test_inline_map_without_installed_assets_says_what_to_do(
+    tmp_path: Path, sites_5179: gpd.GeoDataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "no-assets"
+    monkeypatch.setenv(ASSETS_ENV, str(missing))
+    assert assets_dir() == missing
+    with pytest.raises(MapAssetsError) as info:
+        _write_small_map(tmp_path / "map.html", sites_5179)
+    message = str(info.value)
+    assert str(missing) in message and "leaflet" in message
+    assert "make assets" in message and "--map-assets cdn" in message
+    assert isinstance(info.value, FileNotFoundError)
+    assert not (tmp_path / "map.html").exists()
+    with pytest.raises(MapAssetsError, match="make assets"):
+        check_map_assets("inline")
+    check_map_assets("cdn")
+
+
+def test_inline_assets_of_another_version_or_incomplete_are_refused(
+    tmp_path: Path, sites_5179: gpd.GeoDataFrame
+) -> None:
+    folder = tmp_path / "assets"
+    shutil.copytree(assets_dir(), folder)
+    manifest = folder / "jquery" / "package.json"
+    manifest.write_text(json.dumps({"name": "jquery", "version": "1.0.0"}), encoding="utf-8")
+    with pytest.raises(MapAssetsError, match=r"holds version 1\.0\.0"):
+        _write_small_map(tmp_path / "map.html", sites_5179, assets_folder=folder)
+    shutil.rmtree(folder / "jquery")
+    with pytest.raises(MapAssetsError, match=r"jquery.*package\.json does not exist"):
+        _write_small_map(tmp_path / "map.html", sites_5179, assets_folder=folder)
+    shutil.copytree(assets_dir() / "jquery", folder / "jquery")
+    (folder / "leaflet" / "dist" / "images" / "layers.png").unlink()
+    with pytest.raises(MapAssetsError, match=r"refers to images/layers\.png, which is missing"):
+        _write_small_map(tmp_path / "map.html", sites_5179, assets_folder=folder)
+    assert not (tmp_path / "map.html").exists()
+
+
+def test_assets_folder_comes_from_the_environment_else_the_venv() -> None:
+    assert assets_dir({ASSETS_ENV: "/opt/map-assets"}) == Path("/opt/map-assets")
+    assert assets_dir({ASSETS_ENV: " "}) == Path(sys.prefix) / "share" / "gridsite" / "map-assets"
+    assert assets_dir({}) == Path(sys.prefix) / "share" / "gridsite" / "map-assets"
+
+
+def test_unknown_assets_mode_is_an_error(tmp_path: Path, sites_5179: gpd.GeoDataFrame) -> None:
+    with pytest.raises(ValueError, match="'inline', 'cdn'"):
+        _write_small_map(tmp_path / "map.html", sites_5179, assets="local")
+
+
+def test_run_without_map_assets_fails_before_the_study_runs(
+    tmp_path: Path, data_root: Path
+) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, ASSETS_ENV: str(tmp_path / "no-assets")}
+    cmd = [sys.executable, "-m", "gridsite.cli", "run", "studies/korea.toml"]
+    cmd += ["--data", str(data_root), "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=REPO)
+    assert proc.returncode == 1
+    assert "make assets" in proc.stderr and "--map-assets cdn" in proc.stderr
+    assert not out.exists()
+    proc = subprocess.run(
+        [*cmd, "--map-assets", "local"], capture_output=True, text=True, cwd=REPO, check=False
+    )
+    assert proc.returncode == 2 and "'inline', 'cdn'" in proc.stderr
 
 
 def test_write_manifest_converts_values_added_by_the_caller(tmp_path: Path) -> None:

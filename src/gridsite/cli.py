@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -50,7 +51,11 @@ def _output_options(f: Callable[..., None]) -> Callable[..., None]:
     f = click.option(
         "-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks)."
     )(f)
-    return click.option("--overwrite", is_flag=True, help="Replace outputs that exist already.")(f)
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Replace the outputs of an earlier run, as one set (other files are kept).",
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 80})
@@ -90,6 +95,14 @@ def main() -> None:
     help="dask.distributed scheduler for the chunks, e.g. tcp://10.0.0.5:8786 "
     "[default: study.scheduler, else local threads]. Needs --chunk-px.",
 )
+@click.option(
+    "--map-assets",
+    type=click.Choice(["inline", "cdn"]),
+    default="inline",
+    show_default=True,
+    help="inline: map.html carries Leaflet and jQuery and works offline (needs `make assets`); "
+    "cdn: it links them from their CDNs.",
+)
 @_output_options
 def run(
     study: Path,
@@ -99,6 +112,7 @@ def run(
     top: int | None,
     chunk_px: int | None,
     scheduler: str | None,
+    map_assets: Literal["inline", "cdn"],
     overwrite: bool,
     verbose: int,
     quiet: bool,
@@ -116,8 +130,12 @@ def run(
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name
         if not overwrite:
             s.check_outputs_free(out)  # before the run, not after minutes of work
+        if s.spec.outputs.map_html:
+            from gridsite.report.mapassets import check_map_assets
+
+            check_map_assets(map_assets)  # likewise: a missing install fails now
         result = s.run()
-        written = result.write(out, overwrite=overwrite)
+        written = result.write(out, overwrite=overwrite, map_assets=map_assets)
     except GridsiteError as exc:
         _fail(exc, verbose)
         return
@@ -151,6 +169,71 @@ def run(
                 click.echo(f"  {p.name}")
         if result.supply:
             click.echo(f"  supply_plots/ ({len(result.supply)} SVG plots)")
+
+
+@main.command()
+@click.argument("manifest", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder [default: the manifest's folder, which needs --overwrite].",
+)
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data root [default: the one the run used, as recorded in the manifest].",
+)
+@click.option(
+    "--map-assets",
+    type=click.Choice(["inline", "cdn"]),
+    default=None,
+    help="How map.html carries its scripts [default: as the run did].",
+)
+@_output_options
+def rerun(
+    manifest: Path,
+    out_dir: Path | None,
+    data_root: Path | None,
+    map_assets: Literal["inline", "cdn"] | None,
+    overwrite: bool,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Re-run the study recorded in MANIFEST (a run's manifest.json).
+
+    First checks every input against the sha256 in the manifest and refuses, naming each file
+    that is missing or changed, before computing anything. The study is rebuilt exactly from
+    the manifest (the study file is not read), so the new GeoJSON, CSV, GeoTIFF, SVG and map
+    files are byte-identical to the recorded ones; the command lists any that are not.
+    """
+    from gridsite.study.rerun import rerun as rerun_manifest
+
+    _configure_logging(verbose, quiet)
+    try:
+        done = rerun_manifest(
+            manifest,
+            data_root=data_root,
+            out_dir=out_dir,
+            overwrite=overwrite,
+            map_assets=map_assets,
+        )
+    except GridsiteError as exc:
+        _fail(exc, verbose)
+        return
+    cmp = done.comparison
+    if not quiet:
+        out = out_dir if out_dir is not None else manifest.parent
+        click.echo(
+            f"{len(done.result.sites)} sites; outputs in {out}/; {len(cmp.identical)} identical "
+            "to the manifest's"
+        )
+    for what, names in (("differ", cmp.changed), ("not written", cmp.missing), ("new", cmp.new)):
+        if names and not quiet:
+            click.echo(f"  {what}: {', '.join(names)}")
 
 
 @main.command()

@@ -7,6 +7,7 @@ at once.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pyproj import CRS
+from pyproj.exceptions import CRSError as PyprojCRSError
 
 from gridsite.criteria.transforms import transform_problems
 from gridsite.energy.costs import SupplyCosts
@@ -387,9 +390,32 @@ def _validation_problems(err: ValidationError, path: Path) -> list[str]:
         elif e["type"] == "missing":
             msg = "required key is missing"
         else:
-            msg = e["msg"]
+            msg = f"{e['msg']}, got {_short(e.get('input'))}"
         problems.append(f"{path}: {where}: {msg}")
     return problems
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _crs_problem(value: str, where: str, *, projected: bool) -> str | None:
+    """Return what is wrong with a CRS string (None if nothing): unknown, or not metres."""
+    try:
+        crs = CRS.from_user_input(value)
+    except PyprojCRSError:
+        return f"{where}: {value!r} is not a CRS pyproj understands; give an authority code"
+    if not projected:
+        return None
+    units = {axis.unit_name for axis in crs.axis_info}
+    if not crs.is_projected or not units <= {"metre", "meter"}:
+        kind = "geographic (degrees)" if crs.is_geographic else f"in {', '.join(sorted(units))}"
+        return (
+            f"{where}: {value!r} is {kind}, but cell sizes and distances are in metres; use a "
+            "projected CRS in metres, e.g. EPSG:5179 for Korea or the UTM zone of the region"
+        )
+    return None
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -458,6 +484,12 @@ def load_catalog(path: Path) -> dict[str, LayerSpec]:
     except ValidationError as exc:
         _raise_if(_validation_problems(exc, path), f"layer catalog {path}")
         raise  # pragma: no cover - _raise_if always raises here
+    crs_problems = [
+        _crs_problem(entry.crs, f"{path}: layers.{name}.crs", projected=False)
+        for name, entry in model.layers.items()
+        if entry.crs is not None
+    ]
+    _raise_if([p for p in crs_problems if p], f"layer catalog {path}")
     return {
         name: LayerSpec(
             name=name,
@@ -509,6 +541,9 @@ def resolve_data_root(
 
 def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path) -> list[str]:
     problems: list[str] = []
+    crs_problem = _crs_problem(study.study.crs, f"{path}: study.crs", projected=True)
+    if crs_problem:
+        problems.append(crs_problem)
 
     def need(layer: str | None, where: str, formats: tuple[str, ...] | None = None) -> None:
         if layer is None:
@@ -564,6 +599,17 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
     for key in set(w.ranks) - set(names):
         problems.append(f"{path}: weights.ranks.{key}: not a criterion name")
     groups = {c.group for c in study.criteria if c.group}
+    for g, gw in w.group_weights.items():
+        if not (math.isfinite(gw) and gw >= 0):
+            problems.append(
+                f"{path}: weights.group_weights.{g}: must be a finite number >= 0, got {gw!r}"
+            )
+    group_total = sum(w.group_weights.values())
+    if w.group_weights and group_total <= 0 and min(w.group_weights.values()) >= 0:
+        problems.append(
+            f"{path}: weights.group_weights: the group weights add up to {group_total:g}; "
+            "give at least one group a positive weight"
+        )
     if w.group_weights:
         for i, c in enumerate(study.criteria):
             if c.group is None:
@@ -595,13 +641,23 @@ def _cross_check(study: StudyFile, catalog: Mapping[str, LayerSpec], path: Path)
     need(study.powergrid.osm_ways, "powergrid.osm_ways")
     if study.powergrid.graph_source == "osm_ways" and study.powergrid.osm_ways is None:
         problems.append(f"{path}: powergrid.graph_source: 'osm_ways' needs powergrid.osm_ways")
-    for key in study.powergrid.rating_mva_per_circuit:
+    for key, mva in study.powergrid.rating_mva_per_circuit.items():
         try:
             float(key)
         except ValueError:
             problems.append(
                 f"{path}: powergrid.rating_mva_per_circuit.{key}: keys are voltages in kV"
             )
+        if not (math.isfinite(mva) and mva > 0):
+            problems.append(
+                f"{path}: powergrid.rating_mva_per_circuit.{key}: a circuit's rating must be a "
+                f"positive number of MVA, got {mva:g}; give the thermal rating of one circuit"
+            )
+    if not study.powergrid.rating_mva_per_circuit:
+        problems.append(
+            f"{path}: powergrid.rating_mva_per_circuit: is empty; give the MVA of one circuit "
+            'per voltage class, e.g. { "154" = 452, "345" = 2173 }'
+        )
     e = study.electrical
     if e is not None:
         for key in (

@@ -12,6 +12,7 @@ __all__ = [
     "DataRootError",
     "GridsiteError",
     "LayerError",
+    "MapAssetsError",
     "NoCandidateSitesError",
     "NoPathError",
     "OutputExistsError",
@@ -53,3 +54,7 @@ class NoPathError(GridsiteError, RuntimeError):
 
 class OutputExistsError(GridsiteError, FileExistsError):
     """An output would overwrite an existing file and overwriting was not asked for."""
+
+
+class MapAssetsError(GridsiteError, FileNotFoundError):
+    """The map's scripts and styles are not installed where a self-contained map.html needs them."""

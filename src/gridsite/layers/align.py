@@ -78,14 +78,15 @@ def read_raster(
     Raises
     ------
     LayerError
-        The file is missing or unreadable, or it does not overlap the study grid.
+        The file is missing or unreadable, holds infinite values, or does not overlap the study
+        grid.
     CRSError
         The raster has no CRS and the catalog gives none.
     """
     path = layer_path(spec, data_root)
     with _open_raster(spec, path) as (src, src_crs):
         left, bottom, right, top = rasterio.warp.transform_bounds(
-            src_crs, grid.crs, *src.bounds, densify_pts=21
+            src_crs, grid.crs, *_bounds(src), densify_pts=21
         )
         gx0, gy0, gx1, gy1 = grid.bounds
         if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
@@ -94,7 +95,7 @@ def read_raster(
                 f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
                 f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
             )
-        data = src.read(band, masked=True).astype("float32").filled(np.nan)
+        data = _read_band(spec, path, src, band)
         dst = np.full(grid.shape, np.nan, dtype=np.float32)
         rasterio.warp.reproject(
             source=data,
@@ -117,7 +118,7 @@ def check_raster(spec: LayerSpec, data_root: Path) -> None:
         with rasterio.open(path) as src:
             has_crs = src.crs is not None
     except rasterio.errors.RasterioIOError as exc:
-        raise LayerError(f"layer {spec.name!r}: cannot read {path} as a raster: {exc}") from exc
+        raise _unreadable(spec, path, exc) from exc
     if not has_crs and spec.crs is None:
         raise CRSError(
             f"layer {spec.name!r} ({path}) has no CRS; set crs in its catalog entry "
@@ -135,24 +136,78 @@ _LATTICE_M = 1000.0
 _STRIP_ROWS = 256
 
 
-def check_raster_overlap(spec: LayerSpec, data_root: Path, grid: RasterGrid) -> None:
-    """Raise :class:`LayerError` if a raster layer does not overlap ``grid`` at all.
+def check_raster_overlap(
+    spec: LayerSpec, data_root: Path, grid: RasterGrid, *, band: int = 1
+) -> None:
+    """Raise :class:`LayerError` if a raster layer has no data anywhere under ``grid``.
 
-    Reads only the header. :func:`read_raster_window` does not check this, since a chunk of the
-    study grid may well lie outside a layer that covers the study area.
+    That is: its extent does not overlap ``grid``, or every pixel under it is nodata or NaN.
+    Reads the header, then blocks of the band until one holds data. :func:`read_raster_window`
+    does not check this, since a chunk of the study grid may well lie outside a layer that
+    covers the study area.
+
+    Raises
+    ------
+    LayerError
+        No overlap, no data, infinite values in the blocks read, or an unreadable file.
+    CRSError
+        The raster has no CRS and the catalog gives none.
     """
     path = layer_path(spec, data_root)
     with _open_raster(spec, path) as (src, src_crs):
         left, bottom, right, top = rasterio.warp.transform_bounds(
-            src_crs, grid.crs, *src.bounds, densify_pts=21
+            src_crs, grid.crs, *_bounds(src), densify_pts=21
         )
-    gx0, gy0, gx1, gy1 = grid.bounds
-    if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
-        raise LayerError(
-            f"layer {spec.name!r} ({path}) does not overlap the study area: its bounds in "
-            f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
-            f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
-        )
+        gx0, gy0, gx1, gy1 = grid.bounds
+        if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
+            raise LayerError(
+                f"layer {spec.name!r} ({path}) does not overlap the study area: its bounds in "
+                f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
+                f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
+            )
+        if not _has_data(spec, path, src, src_crs, grid, band):
+            raise LayerError(
+                f"layer {spec.name!r} ({path}) has no data over the study area: every pixel "
+                f"of band {band} there is nodata (nodata value {src.nodata}) or NaN. Check the "
+                "file (gdalinfo -stats), its nodata value and the band"
+            )
+
+
+def _bounds(src: rasterio.io.DatasetReader) -> tuple[float, float, float, float]:
+    """``(left, bottom, right, top)`` in order, also for a south-up raster (bottom > top)."""
+    left, bottom, right, top = src.bounds
+    return min(left, right), min(bottom, top), max(left, right), max(bottom, top)
+
+
+def _has_data(
+    spec: LayerSpec,
+    path: Path,
+    src: rasterio.io.DatasetReader,
+    src_crs: rasterio.crs.CRS,
+    grid: RasterGrid,
+    band: int,
+) -> bool:
+    """Whether any pixel of the source under ``grid`` holds data, read block by block.
+
+    Stops at the first block with data, so a raster with data costs one or a few blocks; only
+    a raster with none is read whole (over the grid).
+    """
+    x0, y0, x1, y1 = rasterio.warp.transform_bounds(grid.crs, src_crs, *grid.bounds, densify_pts=21)
+    whole = rasterio.windows.Window(0, 0, src.width, src.height)
+    try:
+        under = rasterio.windows.from_bounds(x0, y0, x1, y1, transform=src.transform)
+        under = under.round_offsets(op="floor").round_lengths(op="ceil").intersection(whole)
+    except rasterio.errors.WindowError:
+        under = whole  # a transform from_bounds cannot invert (south-up, rotated): scan it all
+    for _, block in src.block_windows(band):
+        try:
+            part = block.intersection(under)
+        except rasterio.errors.WindowError:
+            continue
+        data = _read_band(spec, path, src, band, window=part)
+        if np.isfinite(data).any():
+            return True
+    return False
 
 
 @contextmanager
@@ -162,7 +217,7 @@ def _open_raster(
     try:
         src = rasterio.open(path)
     except rasterio.errors.RasterioIOError as exc:
-        raise LayerError(f"layer {spec.name!r}: cannot read {path} as a raster: {exc}") from exc
+        raise _unreadable(spec, path, exc) from exc
     with src:
         src_crs = src.crs
         if src_crs is None:
@@ -171,8 +226,56 @@ def _open_raster(
                     f"layer {spec.name!r} ({path}) has no CRS; set crs in its catalog entry "
                     "or fix the file (gdal_edit.py -a_srs)"
                 )
-            src_crs = rasterio.crs.CRS.from_user_input(spec.crs)
+            try:
+                src_crs = rasterio.crs.CRS.from_user_input(spec.crs)
+            except rasterio.errors.CRSError as exc:
+                raise CRSError(
+                    f"layer {spec.name!r}: crs {spec.crs!r} in the catalog is not a CRS GDAL "
+                    f"understands ({exc}); give an authority code such as EPSG:4326"
+                ) from exc
         yield src, src_crs
+
+
+def _unreadable(spec: LayerSpec, path: Path, exc: Exception) -> LayerError:
+    # rasterio's "Read failed. See previous exception" keeps GDAL's reason in __cause__.
+    reason = exc.__cause__ if exc.__cause__ is not None else exc
+    return LayerError(
+        f"layer {spec.name!r}: cannot read {path} as a raster ({reason}); the file is damaged, "
+        "truncated or not a raster: check the layer's path in the catalog, or download or "
+        "export it again"
+    )
+
+
+def _read_band(
+    spec: LayerSpec,
+    path: Path,
+    src: rasterio.io.DatasetReader,
+    band: int,
+    *,
+    window: rasterio.windows.Window | None = None,
+) -> NDArray[np.float32]:
+    """Read one band (of a window) as float32 with NaN for nodata; refuse infinite values.
+
+    NaN in the file is nodata, as GDAL treats it for float rasters; +-inf is not a measurement
+    any criterion can score, so it is an error naming the layer.
+    """
+    if not 1 <= band <= src.count:
+        raise LayerError(
+            f"layer {spec.name!r} ({path}) has {src.count} band(s); band {band} was asked for"
+        )
+    try:
+        masked = src.read(band, window=window, masked=True)
+        data: NDArray[np.float32] = np.asarray(masked.astype(np.float32).filled(np.nan))
+    except rasterio.errors.RasterioError as exc:
+        raise _unreadable(spec, path, exc) from exc
+    n_inf = int(np.isinf(data).sum())
+    if n_inf:
+        raise LayerError(
+            f"layer {spec.name!r} ({path}) holds {n_inf:,} infinite value(s) (+-inf); set them "
+            "to the raster's nodata value (e.g. gdal_calc.py --calc 'where(isinf(A), -9999, A)' "
+            "--NoDataValue=-9999) or fix the process that wrote it"
+        )
+    return data
 
 
 def read_raster_window(
@@ -215,7 +318,8 @@ def read_raster_window(
     Raises
     ------
     LayerError
-        The file is missing or unreadable, or ``resampling`` is neither nearest nor bilinear.
+        The file is missing or unreadable, the pixels read hold infinite values, or
+        ``resampling`` is neither nearest nor bilinear.
     CRSError
         The raster has no CRS and the catalog gives none.
     """
@@ -242,7 +346,7 @@ def read_raster_window(
         if c1 <= c0 or r1 <= r0:
             return out
         win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
-        data = src.read(band, window=win, masked=True).astype(np.float32).filled(np.nan)
+        data = _read_band(spec, path, src, band, window=win)
         # Pixel coordinates in the window read: the inverse transform, then the window's offset.
         for s0 in range(0, rows, _STRIP_ROWS):
             s1 = min(rows, s0 + _STRIP_ROWS)

@@ -214,6 +214,12 @@ def criterion_weights(
         With ``groups`` (criterion -> group name): each group gets this share, spread over its
         members in proportion to their weights from ``method`` (a two-level hierarchy).
 
+    Raises
+    ------
+    ConfigError
+        Naming the key at fault: a negative, non-finite or all-zero weight (criterion or group),
+        a missing rank, or an AHP matrix that is invalid, inconsistent or names other criteria.
+
     Examples
     --------
     >>> criterion_weights({"a": 2.0, "b": 1.0, "c": 1.0}, groups={"a": "g", "b": "g", "c": "h"},
@@ -255,6 +261,17 @@ def criterion_weights(
     if not group_weights:
         return {n: float(local[n]) for n in names}
     assert groups is not None
+    bad = [
+        f"weights.group_weights.{g} must be a finite number >= 0, got {gw!r}"
+        for g, gw in group_weights.items()
+        if not (math.isfinite(gw) and gw >= 0)
+    ]
+    if bad:
+        raise ConfigError("; ".join(bad))
+    if math.fsum(group_weights.values()) <= 0:
+        raise ConfigError(
+            "weights.group_weights are all zero; give at least one group a weight > 0"
+        )
     shares = direct_weights(group_weights)
     out: dict[str, float] = {}
     for g, share in shares.items():

@@ -147,7 +147,9 @@ def graph_from_osm_lines(
     ------
     PowerGridError
         If a table lacks ``voltage`` or a geometry, a tolerance is not positive, or the rating
-        table or power factor is invalid. All problems are reported at once.
+        table or power factor is invalid (all these problems are reported at once); or if not
+        one way ends at a substation (ways with some ends away from substations are kept: those
+        ends become ``line_end`` buses, reported as ``dangling_end`` in the QA table).
     CRSError
         If ``crs`` is not projected in metres, or an input has no CRS.
     """
@@ -186,6 +188,14 @@ def graph_from_osm_lines(
         )
     for (u, v), branch in branches.items():
         G.add_edge(u, v, **branch.attrs())
+    if parts and not any(sym == "substation" for _, sym in G.nodes(data="symbol")):
+        raise PowerGridError(
+            f"not one of the {len(parts)} line ways (at {len({p.group for p in parts})} "
+            f"voltage(s)) ends within snap_tolerance_m = {snap_tolerance_m:g} m of a "
+            f"substation of its voltage ({len(points)} substation points): check that the "
+            "lines and substations cover the same area and both give voltages in volts, or "
+            "raise snap_tolerance_m"
+        )
     _drop_unreached_buses(G, buses, issues)
     _add_station_branches(G)
 

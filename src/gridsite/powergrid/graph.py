@@ -167,8 +167,8 @@ def graph_from_pypsa_tables(
     ------
     PowerGridError
         If a table lacks a required column, bus ids repeat, coordinates are missing, voltages are
-        not in volts, or the rating table or power factor is invalid. All problems are reported at
-        once.
+        not in volts, or the rating table or power factor is invalid (all these problems are
+        reported at once); or if not one line has both ends in the buses table.
     CRSError
         If ``crs`` is not a projected CRS in metres.
     """
@@ -204,7 +204,9 @@ def graph_from_pypsa_tables(
         "skipped_conflicting": 0,
     }
     branches: dict[BranchKey, _Branch] = {}
-    _merge_branches(branches, _line_branches(G, lines, ratings), G, "lines", skipped)
+    line_candidates = _line_branches(G, lines, ratings)
+    _check_lines_reach_buses(line_candidates, lines, buses)
+    _merge_branches(branches, line_candidates, G, "lines", skipped)
     if transformers is not None:
         tr = _transformer_branches(G, transformers, kind="transformer", id_column="line_id")
         _merge_branches(branches, tr, G, "transformers", skipped)
@@ -586,6 +588,21 @@ def _transformer_branches(
             geometry=_segment(G, u, v),
         )
     return candidates
+
+
+def _check_lines_reach_buses(
+    candidates: list[_Candidate], lines: pd.DataFrame, buses: pd.DataFrame
+) -> None:
+    """Raise if not one line joins two buses: the tables do not belong together."""
+    if not candidates or any(c.problem != "missing" for c in candidates):
+        return
+    ends = [str(b) for b in (*lines["bus0"].head(3), *lines["bus1"].head(2))]
+    ids = [str(b) for b in buses["bus_id"].head(5)]
+    raise PowerGridError(
+        f"lines table: none of its {len(candidates)} lines has both ends (bus0, bus1) in the "
+        f"buses table: the lines name buses such as {ends}, the buses table has bus_id "
+        f"{ids}...; give buses and lines from the same PyPSA-Earth build_osm_network run"
+    )
 
 
 def _merge_branches(

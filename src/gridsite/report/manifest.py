@@ -5,7 +5,8 @@ A manifest is a JSON object; its keys (``schema`` names the layout):
 - ``study_name``, ``created_utc`` (ISO 8601, UTC)
 - ``config``: the resolved study configuration
 - ``inputs``: ``[{name, path, sha256, bytes}]``; a folder input is hashed as a tree (below)
-- ``outputs``: ``[{path, sha256, bytes}]`` of the files written
+- ``outputs``: ``[{path, sha256, bytes}]`` of the files written; ``path`` is relative to the
+  output folder (POSIX separators) when the writer gives that folder
 - ``timings_s``: seconds per stage
 - ``versions``: Python, gridsite and the main libraries, GDAL and PROJ
 - ``attributions``: licences and attributions of the data used, as given
@@ -35,14 +36,19 @@ __all__ = [
     "MANIFEST_SCHEMA",
     "build_manifest",
     "file_sha256",
+    "input_sha256",
     "package_versions",
     "write_manifest",
 ]
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_SCHEMA = "gridsite-manifest/1"
-"""Name and version of the manifest layout; bump the number when keys change meaning."""
+MANIFEST_SCHEMA = "gridsite-manifest/2"
+"""Name and version of the manifest layout; bump the number when keys change meaning.
+
+2: output paths relative to the output folder; a study's ``config`` keeps NaN and infinities
+as the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (:mod:`gridsite.study.specjson`).
+"""
 
 _CHUNK_BYTES = 1 << 20
 _PACKAGES = (
@@ -95,26 +101,49 @@ def _tree_sha256(folder: Path) -> tuple[str, int]:
     return digest.hexdigest(), total
 
 
-def _input_record(name: str, path: Path) -> dict[str, Any]:
+def input_sha256(path: Path) -> tuple[str, int] | None:
+    """Return the SHA-256 hex digest and size in bytes of an input file or folder, as recorded.
+
+    A file is hashed as :func:`file_sha256`; a folder as the SHA-256 of its ``sha256sum``-style
+    listing (sorted relative paths), its size the sum of its files'.
+
+    Parameters
+    ----------
+    path
+        A file or folder.
+
+    Returns
+    -------
+    tuple[str, int] or None
+        ``(sha256_hex, bytes)``, or None when ``path`` does not exist.
+    """
     path = Path(path)
     if path.is_file():
-        sha, size = file_sha256(path)
-    elif path.is_dir():
-        sha, size = _tree_sha256(path)
-    else:
+        return file_sha256(path)
+    if path.is_dir():
+        return _tree_sha256(path)
+    return None
+
+
+def _input_record(name: str, path: Path) -> dict[str, Any]:
+    path = Path(path)
+    hashed = input_sha256(path)
+    if hashed is None:
         raise LayerError(
             f"manifest input {name!r}: {path} does not exist; check the data root and the "
             "layer catalog"
         )
+    sha, size = hashed
     return {"name": name, "path": str(path), "sha256": sha, "bytes": size}
 
 
-def _output_record(path: Path) -> dict[str, Any]:
+def _output_record(path: Path, root: Path | None) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"manifest output {path} does not exist; write it first")
     sha, size = file_sha256(path)
-    return {"path": str(path), "sha256": sha, "bytes": size}
+    name = str(path) if root is None else path.relative_to(root).as_posix()
+    return {"path": name, "sha256": sha, "bytes": size}
 
 
 def package_versions() -> dict[str, str | None]:
@@ -184,6 +213,7 @@ def build_manifest(
     timings_s: Mapping[str, float],
     attributions: Sequence[Mapping[str, str]],
     outputs: Sequence[Path],
+    output_root: Path | None = None,
 ) -> dict[str, Any]:
     """Describe a run: inputs with SHA-256 checksums, configuration, versions, timings, outputs.
 
@@ -203,6 +233,9 @@ def build_manifest(
         One mapping per data source, e.g. ``{"source": ..., "licence": ..., "attribution": ...}``.
     outputs
         Files written by the run (they must exist); hashed like the inputs.
+    output_root
+        The folder the outputs were written to; their paths are recorded relative to it, so
+        that the manifest stays true when the folder is moved. None: as given.
 
     Returns
     -------
@@ -224,7 +257,7 @@ def build_manifest(
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "config": _jsonable(config, "config"),
         "inputs": [_input_record(name, path) for name, path in inputs],
-        "outputs": [_output_record(path) for path in outputs],
+        "outputs": [_output_record(path, output_root) for path in outputs],
         "timings_s": {str(k): _jsonable(float(v), f"timings_s.{k}") for k, v in timings_s.items()},
         "versions": package_versions(),
         "attributions": [{str(k): str(v) for k, v in a.items()} for a in attributions],

@@ -16,9 +16,10 @@ from rasterio.enums import Resampling
 
 from gridsite.geo import RasterGrid
 
-__all__ = ["SUITABILITY_RAMP", "suitability_rgba", "suitability_to_web_mercator"]
+__all__ = ["MAX_OVERLAY_PX", "SUITABILITY_RAMP", "suitability_rgba", "suitability_to_web_mercator"]
 
-_MAX_OVERLAY_PX = 2048
+#: Largest side of the map's suitability image, in pixels.
+MAX_OVERLAY_PX = 2048
 
 SUITABILITY_RAMP: tuple[tuple[float, str], ...] = (
     (0.0, "#440154"),
@@ -75,7 +76,7 @@ def suitability_rgba(values: NDArray[np.floating[Any]]) -> NDArray[np.uint8]:
 
 
 def suitability_to_web_mercator(
-    array: NDArray[np.floating[Any]], grid: RasterGrid, *, max_px: int = _MAX_OVERLAY_PX
+    array: NDArray[np.floating[Any]], grid: RasterGrid, *, max_px: int = MAX_OVERLAY_PX
 ) -> tuple[NDArray[np.float32], tuple[float, float, float, float]]:
     """Reproject a grid array to Web Mercator (EPSG:3857) for a Leaflet image overlay.
 

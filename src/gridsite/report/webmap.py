@@ -2,9 +2,15 @@
 
 The map holds the suitability surface as an image overlay, the transmission lines coloured by
 voltage, the substations, the ranked sites with their properties, a legend and the data
-attributions. All data are embedded in the one HTML file; only Leaflet's scripts and styles (from
-their CDN, as folium links them) and the basemap tiles are fetched over the network. Offline, the
-page shows its title, legend, attributions and a notice that the map library could not load.
+attributions. All data are embedded in the one HTML file. By default Leaflet and jQuery are
+inlined too (see :mod:`gridsite.report.mapassets`), so the file works with no network; with
+``assets="cdn"`` they are linked from their CDN, and offline that page shows its title, legend,
+attributions and a notice that the map library could not load.
+
+The OpenStreetMap basemap is a layer the page switches on only when the browser says it is online
+(``navigator.onLine``, and again on the ``online`` event); offline the map has a plain background
+and requests no tiles, so it loads with no failed requests. The layer control can switch the
+basemap on or off by hand.
 
 Every string that comes from data (OSM names are user-edited) is HTML-escaped before it reaches the
 page, and also made safe for the JavaScript template literals folium puts popups and tooltips in.
@@ -15,6 +21,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,17 +31,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio.warp
-from branca.element import Figure
+from branca.element import Element, Figure, MacroElement
+from folium.template import Template
 from numpy.typing import NDArray
 
 from gridsite.errors import CRSError
 from gridsite.geo import RasterGrid
 from gridsite.report.atomic import atomic_write_text
+from gridsite.report.mapassets import MapAssetMode, asset_html, external_links, map_assets
 from gridsite.report.overlay import (
+    MAX_OVERLAY_PX,
     SUITABILITY_RAMP,
     suitability_rgba,
     suitability_to_web_mercator,
 )
+from gridsite.report.raster import display_sample
 
 __all__ = [
     "LINE_COLOURS",
@@ -55,14 +66,23 @@ _LINE_WEIGHT_PX: Mapping[int, float] = {765: 4.0, 345: 3.0, 154: 2.0}
 _OTHER_LINE_WEIGHT_PX = 1.5
 _OVERLAY_OPACITY = 0.7
 _MISSING = "–"
+# A site's popup holds ~80 rows: it scrolls inside a box that fits the window, and the map pans
+# it clear of the title box.
+_POPUP_OPTIONS: Mapping[str, Any] = {
+    "max_width": 420,
+    "max_height": 420,
+    "auto_pan_padding_top_left": (10, 56),
+}
 
 _OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 _OSM_TILES_ATTR = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
+_BASEMAP_NAME = "Basemap: OpenStreetMap (online)"
 
 _CSS = """
 <style>
+.folium-map.leaflet-container { background: #eef1f4; }
 .gs-box { position: fixed; z-index: 1000; background: rgba(255, 255, 255, 0.92);
   border: 1px solid #999; border-radius: 4px; padding: 6px 8px;
   font: 12px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; }
@@ -80,6 +100,9 @@ _CSS = """
   system-ui, sans-serif; box-shadow: 0 0 3px rgba(0, 0, 0, 0.6); }
 .gs-offline { top: 50px; left: 50%; transform: translateX(-50%); max-width: 480px;
   border-color: #c00; }
+.gs-table { border-collapse: collapse; font-size: 12px; }
+.gs-table td { overflow-wrap: anywhere; }
+.leaflet-popup-scrolled { overflow-x: hidden; }
 .gs-table td, .gs-table th { padding: 1px 6px; text-align: left; vertical-align: top; }
 .gs-table th { color: #555; font-weight: 500; }
 .gs-plot svg { display: block; max-width: 100%; height: auto; margin-bottom: 4px; }
@@ -87,7 +110,7 @@ _CSS = """
 """
 
 
-# Leaflet comes from a CDN (folium links it). Offline the map cannot draw, but the title, legend and
+# With assets="cdn" Leaflet comes from a CDN. Offline the map cannot draw, but the title, legend and
 # attributions are plain HTML; say why the map is blank instead of showing an empty page.
 _OFFLINE_NOTICE = """
 <script>
@@ -96,12 +119,36 @@ window.addEventListener("load", function () {
   var box = document.createElement("div");
   box.className = "gs-box gs-offline";
   box.textContent = "The map library (Leaflet) could not be loaded from its CDN, so the layers "
-    + "cannot be drawn. Open this file with an internet connection, or use the GeoJSON and "
-    + "GeoTIFF outputs in a GIS.";
+    + "cannot be drawn. Open this file with an internet connection, write the map with "
+    + "--map-assets inline, or use the GeoJSON and GeoTIFF outputs in a GIS.";
   document.body.appendChild(box);
 });
 </script>
 """
+
+
+class _OnlineBasemap(MacroElement):
+    """Add a tile layer to its map only while the browser is online (no failed tile requests)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }}, tiles = {{ this.tiles.get_name() }};
+            var shown = false;
+            function show() {
+                if (!shown) { shown = true; map.addLayer(tiles); }
+            }
+            if (navigator.onLine) { show(); } else { window.addEventListener("online", show); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, tiles: folium.TileLayer) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "OnlineBasemap"
+        self.tiles = tiles
 
 
 # --- escaping and formatting ------------------------------------------------------------------
@@ -162,7 +209,8 @@ def _html_table(items: Sequence[tuple[str, object]]) -> str:
 def _add_suitability(
     fmap: folium.Map, suitability: NDArray[np.floating[Any]], grid: RasterGrid
 ) -> tuple[float, float, float, float]:
-    mercator, (south, west, north, east) = suitability_to_web_mercator(suitability, grid)
+    sample, sample_grid = display_sample(suitability, grid, max_px=MAX_OVERLAY_PX)
+    mercator, (south, west, north, east) = suitability_to_web_mercator(sample, sample_grid)
     folium.raster_layers.ImageOverlay(
         image=suitability_rgba(mercator),
         bounds=[[south, west], [north, east]],
@@ -350,7 +398,7 @@ def _add_sites(
                 highlight_function=lambda _feature: {"weight": 4, "fillOpacity": 0.5},
                 tooltip=folium.Tooltip(_esc(label)),
             )
-            area.add_child(folium.Popup(popup_html, max_width=420))
+            area.add_child(folium.Popup(popup_html, **_POPUP_OPTIONS))
             area.add_to(areas)
         centre = centroids.iloc[i]
         if centre is not None and not centre.is_empty:
@@ -362,7 +410,7 @@ def _add_sites(
                     icon_anchor=(12, 12),
                 ),
                 tooltip=folium.Tooltip(_esc(label)),
-                popup=folium.Popup(popup_html, max_width=420),
+                popup=folium.Popup(popup_html, **_POPUP_OPTIONS),
             ).add_to(numbers)
     areas.add_to(fmap)
     numbers.add_to(fmap)
@@ -439,6 +487,33 @@ def _fit_bounds(
     return [[float(south), float(west)], [float(north), float(east)]]
 
 
+def _number_elements(root: Figure) -> None:
+    """Give every element an id from its place in the tree instead of folium's random one.
+
+    folium names each element's JavaScript variable after a random ``uuid4``; numbering them in
+    tree order makes two maps of the same study byte-identical. Names are resolved when the page
+    is rendered, except the keys under which parents hold their children (some templates print
+    those), which are renamed along.
+    """
+    order: list[Element] = []
+    stack: list[Element] = [root]
+    while stack:
+        element = stack.pop()
+        order.append(element)
+        # Figures and popups keep their parts in attributes, not among their children.
+        parts = [getattr(element, name, None) for name in ("header", "html", "script")]
+        inner = [p for p in parts if isinstance(p, Element)]
+        stack.extend(reversed([*inner, *element._children.values()]))
+    old = {id(e): e.get_name() for e in order}
+    for count, element in enumerate(order):
+        element._id = f"{count:032x}"
+    for element in order:
+        element._children = OrderedDict(
+            (child.get_name() if key == old[id(child)] else key, child)
+            for key, child in element._children.items()
+        )
+
+
 def write_map(
     path: Path,
     *,
@@ -451,6 +526,8 @@ def write_map(
     title: str,
     popup_fields: Sequence[str] | None = None,
     site_plots: Mapping[str, str] | None = None,
+    assets: MapAssetMode = "inline",
+    assets_folder: Path | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write an interactive HTML map (folium/Leaflet, Web Mercator basemap) of a study's results.
@@ -463,6 +540,9 @@ def write_map(
     ``#rank site_id score``, and a numbered marker at each site's centroid. A legend, the title
     and ``attributions`` are shown in fixed boxes; the view fits the sites (or the grid if there
     are none). All text from the data is HTML-escaped. Written atomically as UTF-8.
+
+    The OpenStreetMap basemap is switched on by the page only when the browser is online; offline
+    the background is plain and no tile is requested.
 
     Parameters
     ----------
@@ -494,6 +574,13 @@ def write_map(
     site_plots
         Inline SVG per ``site_id`` (e.g. the hourly supply match), shown above the popup table;
         plain SVG only (no scripts).
+    assets
+        ``"inline"``: Leaflet's and jQuery's files are written into the page, which then makes no
+        network request besides the basemap tiles when online. ``"cdn"``: they are linked from
+        the CDNs folium uses. See :mod:`gridsite.report.mapassets`.
+    assets_folder
+        Where the npm packages to inline are (``assets="inline"``); default
+        ``GRIDSITE_MAP_ASSETS``, else where ``make assets`` puts them.
     overwrite
         Whether an existing file at ``path`` may be replaced.
 
@@ -506,7 +593,10 @@ def write_map(
     ------
     ValueError
         If ``suitability`` is given without ``grid`` or in another shape, ``lines`` has no
-        ``voltage_kv`` column, or a ``popup_fields`` entry is not a column of ``sites``.
+        ``voltage_kv`` column, a ``popup_fields`` entry is not a column of ``sites``, or
+        ``assets`` is neither ``"inline"`` nor ``"cdn"``.
+    MapAssetsError
+        If ``assets="inline"`` and the map's scripts are not installed (run ``make assets``).
     CRSError
         If a non-empty GeoDataFrame has no CRS.
     OutputExistsError
@@ -515,10 +605,21 @@ def write_map(
     path = Path(path)
     if suitability is not None and grid is None:
         raise ValueError("write_map: a suitability array needs the grid it is on (grid=...)")
+    # Read (or link) the scripts first: a missing install fails before any work is done.
+    head = asset_html(map_assets(), assets, assets_folder)
     fmap = folium.Map(location=[36.5, 127.8], zoom_start=7, tiles=None, control_scale=True)
-    folium.TileLayer(
-        tiles=_OSM_TILES, attr=_OSM_TILES_ATTR, name="OpenStreetMap", max_zoom=19
-    ).add_to(fmap)
+    # The page carries only the assets the map uses (head), not folium's whole CDN list.
+    fmap.default_js = []
+    fmap.default_css = []
+    tiles = folium.TileLayer(
+        tiles=_OSM_TILES,
+        attr=_OSM_TILES_ATTR,
+        name=_BASEMAP_NAME,
+        max_zoom=19,
+        overlay=True,
+        show=False,
+    )
+    tiles.add_to(fmap)
 
     grid_bounds: tuple[float, float, float, float] | None = None
     if suitability is not None and grid is not None:
@@ -532,6 +633,7 @@ def write_map(
     _add_buses(fmap, buses)
     _add_sites(fmap, sites, popup_fields, site_plots)
     folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.add_child(_OnlineBasemap(tiles))
 
     bounds = _fit_bounds(sites, grid_bounds, [lines, buses])
     if bounds is not None:
@@ -541,13 +643,20 @@ def write_map(
     if not isinstance(root, Figure):  # pragma: no cover - folium.Map always sits in a Figure
         raise TypeError(f"unexpected folium root element {type(root).__name__}")
     root.title = _esc(title)
+    for name, element in head:
+        root.header.add_child(folium.Element(element), name=name)
     root.header.add_child(folium.Element(_CSS))
     root.html.add_child(folium.Element(f'<div class="gs-box gs-title">{_esc(title)}</div>'))
     root.html.add_child(folium.Element(_legend_html(with_suitability=suitability is not None)))
     root.html.add_child(folium.Element(_attribution_html(attributions)))
-    root.html.add_child(folium.Element(_OFFLINE_NOTICE))
+    if assets == "cdn":
+        root.html.add_child(folium.Element(_OFFLINE_NOTICE))
 
+    _number_elements(root)
     text: str = root.render()
+    leaks = [] if assets == "cdn" else external_links(text)
+    if leaks:  # pragma: no cover - a folium element that links its own scripts
+        raise RuntimeError(f"the inline map still links {leaks}; add them to report.mapassets")
     atomic_write_text(path, text, overwrite=overwrite)
     logger.info(
         "wrote %s: %d sites, %d substations, %d lines", path, len(sites), len(buses), len(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +19,19 @@ from gridsite.errors import OutputExistsError
 from gridsite.geo import Raster
 from gridsite.mcda.sensitivity import one_at_a_time
 from gridsite.powergrid.graph import graph_to_gdfs
-from gridsite.report.atomic import atomic_write_text
+from gridsite.report.atomic import atomic_write_text, staged_folder
 from gridsite.report.manifest import build_manifest, write_manifest
+from gridsite.report.mapassets import MapAssetMode
 from gridsite.report.raster import write_geotiff
 from gridsite.report.supplyplot import supply_svg
 from gridsite.report.vector import write_csv, write_geojson
 from gridsite.spec import StudySpec
+from gridsite.study.specjson import spec_to_json
 from gridsite.study.supply import SUPPLY_COLUMNS, SiteSupply
 
 __all__ = [
+    "GRID_OUTPUTS",
+    "RUN_OUTPUTS",
     "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
     "SUPPLY_PLOTS",
@@ -80,6 +84,24 @@ SITE_COLUMNS = (
 #: Folder of the per-site supply plots (one ``<site_id>.svg`` each).
 SUPPLY_PLOTS = "supply_plots"
 
+#: Every top-level name :meth:`StudyResult.write` may write, under any settings: with
+#: ``overwrite``, these are the old outputs the new set replaces (other entries of the output
+#: folder, e.g. ``grid/`` and ``sensitivity/``, are kept).
+RUN_OUTPUTS = (
+    "sites.geojson",
+    "sites.csv",
+    "suitability.tif",
+    "grid.geojson",
+    "grid_qa.csv",
+    "hosting_capacity.csv",
+    "hosting_capacity.geojson",
+    "routes.geojson",
+    "supply_monthly.csv",
+    SUPPLY_PLOTS,
+    "map.html",
+    "manifest.json",
+)
+
 
 def output_names(spec: StudySpec) -> list[str]:
     """File names a run of ``spec`` writes, given its ``[outputs]`` and stages."""
@@ -103,16 +125,6 @@ def check_outputs_free(paths: Iterable[Path]) -> None:
             f"outputs exist already: {', '.join(existing)}; pass --overwrite (overwrite=True) "
             "or choose another output folder"
         )
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    if isinstance(v, Path):
-        return str(v)
-    return v
 
 
 @dataclass
@@ -182,38 +194,53 @@ class StudyResult:
                 }
         return list(seen.values())
 
-    def write(self, out_dir: Path | str, *, overwrite: bool = False) -> list[Path]:
-        """Write the outputs (see :func:`output_names`) into ``out_dir``.
+    def write(
+        self, out_dir: Path | str, *, overwrite: bool = False, map_assets: MapAssetMode = "inline"
+    ) -> list[Path]:
+        """Write the outputs (see :func:`output_names`) into ``out_dir``, as one set.
 
-        Every file is written to a temporary name and renamed into place. Unless ``overwrite``,
-        nothing is written when any of the outputs exists already.
+        Every file is written under a temporary name and renamed into place, inside a staging
+        folder beside ``out_dir`` that is swapped with ``out_dir`` once all are written
+        (:func:`gridsite.report.atomic.staged_folder`): whenever the process stops, ``out_dir``
+        holds either the complete previous outputs or the complete new ones. Unless
+        ``overwrite``, nothing is written when any of the outputs exists already; with it, the
+        previous run's outputs are replaced as a whole (stale supply plots and outputs of
+        stages the study no longer runs go too) and other entries of ``out_dir`` are kept.
+        ``map_assets`` is passed to :func:`gridsite.report.write_map` as ``assets``
+        (``"inline"`` or ``"cdn"``) and recorded in the manifest (``write.map_assets``).
+
+        The same result written twice gives byte-identical files, except ``manifest.json``
+        (time stamp and timings) and ``map.html``.
 
         Returns
         -------
         list of Path
-            The files written.
+            The files written, under ``out_dir``.
 
         Raises
         ------
         OutputExistsError
             Naming the outputs that exist, when ``overwrite`` is false.
         """
+        out = Path(out_dir)
+        names = self.output_names()
+        with staged_folder(out, outputs=names, overwrite=overwrite, replaces=RUN_OUTPUTS) as stage:
+            written = self._write_into(stage, map_assets=map_assets)
+        return [out / p.relative_to(stage) for p in written]
+
+    def _write_into(self, stage: Path, *, map_assets: MapAssetMode) -> list[Path]:
+        """Write every output into the fresh folder ``stage``; return the files."""
         from gridsite.report.webmap import write_map  # folium only when a map is written
 
-        out = Path(out_dir)
-        paths = {name: out / name for name in self.output_names()}
-        if not overwrite:
-            check_outputs_free(paths.values())
-        out.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
+        paths = {name: stage / name for name in self.output_names()}
         sites_wgs = self.sites.to_crs(4326)
         grid = self.suitability.grid
         buses, lines = graph_to_gdfs(self.grid_graph)
         attributions = self.attributions()
-        kw: dict[str, Any] = {"overwrite": overwrite}
         written = [
-            write_geojson(sites_wgs, paths["sites.geojson"], **kw),
-            write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"], **kw),
+            write_geojson(sites_wgs, paths["sites.geojson"]),
+            write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"]),
         ]
         if "suitability.tif" in paths:
             written.append(
@@ -222,34 +249,32 @@ class StudyResult:
                     grid,
                     paths["suitability.tif"],
                     description="suitability score, 0-1, 0 = excluded",
-                    **kw,
                 )
             )
         if "grid.geojson" in paths:
             both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
-            written.append(write_geojson(both, paths["grid.geojson"], **kw))
+            written.append(write_geojson(both, paths["grid.geojson"]))
         qa = self.grid_qa if self.grid_qa is not None else pd.DataFrame()
-        written.append(write_csv(qa, paths["grid_qa.csv"], **kw))
+        written.append(write_csv(qa, paths["grid_qa.csv"]))
         if self.hosting is not None:
             written.append(
                 write_csv(
                     pd.DataFrame(self.hosting.drop(columns="geometry")),
                     paths["hosting_capacity.csv"],
-                    **kw,
                 )
             )
-            written.append(write_geojson(self.hosting, paths["hosting_capacity.geojson"], **kw))
+            written.append(write_geojson(self.hosting, paths["hosting_capacity.geojson"]))
         if "routes.geojson" in paths:
             routes = (
                 self.routes
                 if self.routes is not None
                 else gpd.GeoDataFrame(geometry=[], crs=grid.crs)
             )
-            written.append(write_geojson(routes, paths["routes.geojson"], **kw))
+            written.append(write_geojson(routes, paths["routes.geojson"]))
         plots = self._supply_plots()
         if self.supply is not None:
-            written.append(write_csv(self._supply_monthly(), paths["supply_monthly.csv"], **kw))
-            written += _write_plots(plots, paths[SUPPLY_PLOTS], overwrite=overwrite)
+            written.append(write_csv(self._supply_monthly(), paths["supply_monthly.csv"]))
+            written += _write_plots(plots, paths[SUPPLY_PLOTS])
         if "map.html" in paths:
             written.append(
                 write_map(
@@ -262,21 +287,23 @@ class StudyResult:
                     attributions=[a["attribution"] for a in attributions],
                     title=self.spec.title,
                     site_plots=plots,
-                    **kw,
+                    assets=map_assets,
                 )
             )
         timings = dict(self.timings_s)
         timings["write"] = time.perf_counter() - t0
         manifest = build_manifest(
             study_name=self.spec.name,
-            config=dict(_plain(asdict(self.spec))),
+            config=spec_to_json(self.spec),
             inputs=self.inputs,
             timings_s=timings,
             attributions=attributions,
             outputs=written,
+            output_root=stage,
         )
         manifest["stats"] = self.stats
-        written.append(write_manifest(manifest, paths["manifest.json"], **kw))
+        manifest["write"] = {"map_assets": map_assets}
+        written.append(write_manifest(manifest, paths["manifest.json"]))
         return written
 
     def _supply_plots(self) -> dict[str, str]:
@@ -310,17 +337,14 @@ class StudyResult:
         return table[[*lead, *(c for c in table.columns if c not in lead)]]
 
 
-def _write_plots(plots: dict[str, str], folder: Path, *, overwrite: bool) -> list[Path]:
-    """Write one ``<site_id>.svg`` per site; with ``overwrite``, stale plots are removed first."""
+def _write_plots(plots: dict[str, str], folder: Path) -> list[Path]:
+    """Write one ``<site_id>.svg`` per site into the new folder ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    if overwrite:
-        for old in folder.glob("*.svg"):
-            if old.stem not in plots:
-                old.unlink()
-    return [
-        atomic_write_text(folder / f"{sid}.svg", svg, overwrite=overwrite)
-        for sid, svg in plots.items()
-    ]
+    return [atomic_write_text(folder / f"{sid}.svg", svg) for sid, svg in plots.items()]
+
+
+#: Every name :func:`write_grid_outputs` may write (see :data:`RUN_OUTPUTS`).
+GRID_OUTPUTS = ("grid.geojson", "grid_qa.csv", "hosting_capacity.csv", "hosting_capacity.geojson")
 
 
 def grid_output_names(spec: StudySpec) -> list[str]:
@@ -339,25 +363,25 @@ def write_grid_outputs(
     *,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Write the power-grid model of a study: graph, QA table, hosting capacities."""
+    """Write the power-grid model of a study: graph, QA table, hosting capacities.
+
+    The files are written as one set, like :meth:`StudyResult.write`; unless ``overwrite``,
+    nothing is written when any of them exists.
+    """
     out = Path(out_dir)
-    paths = {name: out / name for name in grid_output_names(spec)}
-    if not overwrite:
-        check_outputs_free(paths.values())
-    out.mkdir(parents=True, exist_ok=True)
-    buses, lines = graph_to_gdfs(graph)
-    both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
-    written = [
-        write_geojson(both, paths["grid.geojson"], overwrite=overwrite),
-        write_csv(qa, paths["grid_qa.csv"], overwrite=overwrite),
-    ]
-    if hosting is not None:
-        table = pd.DataFrame(hosting.drop(columns="geometry"))
-        written.append(write_csv(table, paths["hosting_capacity.csv"], overwrite=overwrite))
-        written.append(
-            write_geojson(hosting, paths["hosting_capacity.geojson"], overwrite=overwrite)
-        )
-    return written
+    names = grid_output_names(spec)
+    with staged_folder(out, outputs=names, overwrite=overwrite, replaces=GRID_OUTPUTS) as stage:
+        buses, lines = graph_to_gdfs(graph)
+        both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
+        written = [
+            write_geojson(both, stage / "grid.geojson"),
+            write_csv(qa, stage / "grid_qa.csv"),
+        ]
+        if hosting is not None:
+            table = pd.DataFrame(hosting.drop(columns="geometry"))
+            written.append(write_csv(table, stage / "hosting_capacity.csv"))
+            written.append(write_geojson(hosting, stage / "hosting_capacity.geojson"))
+    return [out / p.relative_to(stage) for p in written]
 
 
 def weight_sensitivity(result: StudyResult, *, steps: int = 101) -> pd.DataFrame:
@@ -392,13 +416,14 @@ def write_sensitivity(
     """Write sensitivity.csv and sensitivity_oat.csv into ``out_dir``.
 
     The first holds :func:`rank_spread`, the second the one-at-a-time sweep
-    (:func:`weight_sensitivity`). Nothing is written when either exists, unless ``overwrite``.
+    (:func:`weight_sensitivity`). They are written as one set, like :meth:`StudyResult.write`;
+    nothing is written when either exists, unless ``overwrite``.
     """
     out = Path(out_dir)
-    paths = [out / n for n in SENSITIVITY_OUTPUTS]
-    if not overwrite:
-        check_outputs_free(paths)
-    return [
-        write_csv(rank_spread(result), paths[0], overwrite=overwrite),
-        write_csv(weight_sensitivity(result), paths[1], overwrite=overwrite),
-    ]
+    names = list(SENSITIVITY_OUTPUTS)
+    with staged_folder(out, outputs=names, overwrite=overwrite) as stage:
+        written = [
+            write_csv(rank_spread(result), stage / names[0]),
+            write_csv(weight_sensitivity(result), stage / names[1]),
+        ]
+    return [out / p.relative_to(stage) for p in written]

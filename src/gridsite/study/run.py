@@ -39,6 +39,7 @@ from gridsite.sites import (
     site_score_weights,
 )
 from gridsite.spec import ConstraintSpec, CriterionSpec, StudySpec
+from gridsite.study.checks import check_room_for_sites
 from gridsite.study.chunked import SiteWindows, dask_client, run_chunked
 from gridsite.study.connection import connect_and_rank
 from gridsite.study.electrical import overload_rows, run_electrical
@@ -312,6 +313,14 @@ class _Run:
         area_km2 = _count_cells(derived["in_area"], np.asarray) * grid.cell_area_m2 / 1e6
         log.info("suitability: %s km2 open of %s km2", f"{open_km2:,.0f}", f"{area_km2:,.0f}")
 
+        check_room_for_sites(
+            surface,
+            in_area=derived["in_area"],
+            excluded=derived["excluded"],
+            excluded_km2=excluded_km2,
+            grid=grid,
+            campus_area_ha=spec.campus.campus_area_ha,
+        )
         with self.stage("sites"):
             table = self.candidates(surface, grid, scores, values)
 

@@ -127,8 +127,12 @@ class DiskRaster:
 
     def array(self) -> NDArray[Any]:
         """Return the whole raster memory-mapped read-only (pages load as they are touched)."""
-        mapped: NDArray[Any] = np.load(self.path, mmap_mode="r")
-        return mapped
+        mapped = np.load(self.path, mmap_mode="r")
+        # The file goes with this object: the map keeps it alive, so that writers may map the
+        # file again (report.raster reads it strip by strip through mappings of their own).
+        mapped._owner = self
+        result: NDArray[Any] = mapped
+        return result
 
 
 class PackedMasks:
