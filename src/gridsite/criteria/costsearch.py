@@ -28,7 +28,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["accumulate_cells"]
+__all__ = ["accumulate_cells", "prepare_cost"]
 
 #: Most bucket slots in the ring; a wider bucket (more re-expansions) beyond that.
 _MAX_SLOTS = 1 << 20
@@ -119,12 +119,72 @@ def _search(
 _search_c = numba.njit(cache=True, nogil=True)(_search)
 
 
+def _prepare(
+    cost: Any, barriers: Any, out: Any, low: Any, high: Any, negative: Any
+) -> None:  # pragma: no cover - compiled
+    n_rows, n_cols = cost.shape
+    blocks = low.shape[0]
+    step = (n_rows + blocks - 1) // blocks
+    use_barriers = barriers.shape[0] == n_rows
+    for b in numba.prange(blocks):
+        lo, hi, neg = np.inf, -np.inf, False
+        for i in range(b * step, min(n_rows, (b + 1) * step)):
+            for j in range(n_cols):
+                v = float(cost[i, j])
+                if v < 0:
+                    neg = True
+                if math.isnan(v) or (use_barriers and barriers[i, j]):
+                    v = np.inf
+                out[i, j] = v
+                if v < lo:
+                    lo = v
+                if v > hi and v < np.inf:
+                    hi = v
+        low[b], high[b], negative[b] = lo, hi, neg
+
+
+_prepare_c = numba.njit(cache=True, parallel=True)(_prepare)
+
+
+def prepare_cost(
+    cost: NDArray[np.floating[Any]] | NDArray[np.integer[Any]],
+    barriers: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.float64], float, float, bool]:
+    """Return the cost as float64 with NaN and barrier cells ``inf``, in one pass on all cores.
+
+    Also returns the cheapest and dearest finite cost (inf and -inf when there is none) and
+    whether any cost is negative, which the caller refuses.
+
+    Examples
+    --------
+    >>> prepared, lo, hi, negative = prepare_cost(np.array([[1.0, np.nan], [3.0, 2.0]]),
+    ...                                           np.array([[False, False], [True, False]]))
+    >>> prepared.tolist(), lo, hi, negative
+    ([[1.0, inf], [inf, 2.0]], 1.0, 2.0, False)
+    """
+    cost = np.asarray(cost)
+    out = np.empty(cost.shape, dtype=np.float64)
+    blocks = 4 * int(numba.get_num_threads())
+    low, high = np.empty(blocks), np.empty(blocks)
+    negative = np.zeros(blocks, dtype=bool)
+    mask = np.zeros((0, 0), dtype=bool) if barriers is None else np.asarray(barriers, dtype=bool)
+    if cost.size:
+        _prepare_c(np.ascontiguousarray(cost), np.ascontiguousarray(mask), out, low, high, negative)
+        return out, float(low.min()), float(high.max()), bool(negative.any())
+    return out, math.inf, -math.inf, False
+
+
 def _bucket_width(cost: NDArray[np.float64]) -> tuple[float, int]:
     """Return the bucket width (the cheapest step, or wider) and the number of ring slots."""
     finite = cost[np.isfinite(cost)]
     if finite.size == 0:
         return 1.0, 3
-    cheapest, dearest = float(finite.min()), float(finite.max())
+    return _bucket_width_of(float(finite.min()), float(finite.max()))
+
+
+def _bucket_width_of(cheapest: float, dearest: float) -> tuple[float, int]:
+    if not math.isfinite(cheapest):
+        return 1.0, 3
     largest_step = dearest * _SQRT2
     if largest_step == 0:
         return 1.0, 3
@@ -136,6 +196,8 @@ def accumulate_cells(
     cost: NDArray[np.float64],
     starts: NDArray[np.int64],
     stop: NDArray[np.int64] | None = None,
+    *,
+    cost_range: tuple[float, float] | None = None,
 ) -> NDArray[np.float64]:
     """Return the least accumulated cost (cost x cells) from the nearest start to every cell.
 
@@ -149,6 +211,9 @@ def accumulate_cells(
     stop
         Optional flat indices of cells to reach: the search stops once all of them are final,
         leaving cells not yet final with costs that may be too high (or ``inf``).
+    cost_range
+        The cheapest and dearest finite cost, if known (:func:`prepare_cost` returns them);
+        else they are found here.
 
     Returns
     -------
@@ -166,7 +231,7 @@ def accumulate_cells(
     starts = np.unique(np.asarray(starts, dtype=np.int64))
     if starts.size == 0 or cost.size == 0:
         return acc
-    delta, n_slots = _bucket_width(cost)
+    delta, n_slots = _bucket_width(cost) if cost_range is None else _bucket_width_of(*cost_range)
     stop_arr = np.empty(0, np.int64) if stop is None else np.asarray(stop, dtype=np.int64)
     flat_cost = cost.ravel()
     to_reach = int(np.isfinite(flat_cost[stop_arr]).sum()) if stop_arr.size else 0

@@ -745,7 +745,7 @@ def locate_regions(
         raise NoCandidateSitesError(
             f"no contiguous area of at least {min_area_ha:g} ha ({min_cells} cells of "
             f"{grid.resolution_m:g} m) of suitable cells exists; relax the constraints, lower "
-            "min_area_ha or use a finer resolution"
+            "the campus area (campus.campus_area_ha in a study) or use a finer resolution"
         )
     regions = [_make_region(cells, total, ncols, grid) for cells, total in found]
     key = (lambda r: r.mean_score) if evaluate == "mean" else (lambda r: r.sum_score)
