@@ -156,11 +156,11 @@ def test_rerun_refuses_changed_and_missing_inputs_before_any_work(
 ) -> None:
     data = mirror_data(tmp_path / "data")
     inputs = {i["name"]: i for i in json.loads((first / "manifest.json").read_bytes())["inputs"]}
-    changed = data / Path(inputs["cities"]["path"]).relative_to(DATA)
+    changed = data / Path(inputs["cities"]["path"]).relative_to(DATA.resolve())
     text = changed.read_text(encoding="utf-8")
     changed.unlink()
     changed.write_text(text.replace("Seoul", "Seul", 1), encoding="utf-8")
-    missing = data / Path(inputs["osm_lines"]["path"]).relative_to(DATA)
+    missing = data / Path(inputs["osm_lines"]["path"]).relative_to(DATA.resolve())
     missing.unlink()
     out = tmp_path / "out"
     proc = gridsite("rerun", str(first / "manifest.json"), "--data", str(data), "--out", str(out))

@@ -373,13 +373,21 @@ def _mean_std(values: _Floats) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return math.nan, math.nan
-    # Population standard deviation (ddof=0): the cells are the whole population scored.
-    return float(finite.mean()), float(finite.std())
+    # Population standard deviation (ddof=0): the cells are the whole population scored. Taken on
+    # values scaled into [-1, 1], so huge values (1e300) do not overflow the sum or the squares.
+    scale = float(np.abs(finite).max()) or 1.0
+    unit = finite / scale
+    return float(unit.mean()) * scale, float(unit.std()) * scale
 
 
 def _ms(values: _Floats, spec: TransformSpec, mean: float, std: float) -> _Floats:
     a = _MULTIPLIER_DEFAULT if spec.mean_multiplier is None else spec.mean_multiplier
     b = _MULTIPLIER_DEFAULT if spec.std_multiplier is None else spec.std_multiplier
+    # The score depends on x, m and s only through their ratios: scale them so that a m and b s
+    # stay finite where m and s are huge (an infinite b s over an infinite denominator is NaN).
+    scale = max(abs(mean), std)
+    if math.isfinite(scale) and scale > 0:
+        values, mean, std = values / scale, mean / scale, std / scale
     above = values > a * mean
     # For x > a m the denominator exceeds b s >= 0, so the ratio lies in [0, 1).
     ratio = b * std / (values - a * mean + b * std)

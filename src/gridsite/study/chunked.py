@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
@@ -36,7 +35,6 @@ import numpy as np
 from dask.base import compute
 from dask.delayed import delayed
 from numpy.typing import NDArray
-from rasterio.errors import NotGeoreferencedWarning
 
 from gridsite.criteria.distance import feature_cell_tree, southernmost_rows
 from gridsite.errors import ConfigError, LayerError
@@ -179,23 +177,7 @@ def _map(
             fut.release()
         return
     batch = 2 * (os.cpu_count() or 1)
-    _scratch_warning_ignored()
     _compute_batches(tasks, batch, place)
-
-
-def _scratch_warning_ignored() -> None:
-    """Ignore rasterio's warning about its own scratch dataset, from now on.
-
-    rasterio silences it while rasterising with ``warnings.catch_warnings``, which is not
-    thread-safe: with chunks burning in several threads it can escape. A ``catch_warnings`` of
-    our own would not help either: it restores a saved copy of the whole filter list when it
-    exits, which undoes the filters of another chunked run still working in the same process.
-    So exactly that warning is filtered for good (``filterwarnings`` replaces an identical filter
-    rather than adding a second one).
-    """
-    warnings.filterwarnings(
-        "ignore", message="Dataset has no geotransform", category=NotGeoreferencedWarning
-    )
 
 
 def _compute_batches(tasks: list[Any], batch: int, place: Callable[[int, Any], None]) -> None:

@@ -13,6 +13,7 @@ the nearest feature cell, so the two paths agree to floating-point rounding.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ import shapely
 from affine import Affine
 from numpy.typing import NDArray
 from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
 from scipy.spatial import cKDTree
 
 from gridsite import layers
@@ -267,6 +269,9 @@ def raster_stage(
         apply_constraints(combined, excluded=excluded & in_area, forced=forced, partial=partial),
         dtype=np.float32,
     )
+    # apply_constraints keeps NaN (its "outside the area"); inside the area a cell that is
+    # excluded scores 0 even where a criterion has no data there: excluded, not unknown.
+    suit[excluded & in_area & ~forced & np.isnan(suit)] = 0.0
     suit[~in_area] = np.nan
     seconds["overlay"] = time.perf_counter() - t2
     return WindowResult(
@@ -494,3 +499,19 @@ def derived_mask_names(spec: StudySpec) -> list[str]:
     if spec.interconnect is not None:
         names += ["route_barrier", "route_urban"]
     return names
+
+
+def ignore_scratch_warning() -> None:
+    """Ignore rasterio's warning about its own scratch dataset, from now on.
+
+    rasterio silences it while rasterising with ``warnings.catch_warnings``, which is not
+    thread-safe: with windows burning in several threads (chunks, or two studies run at once)
+    one thread's exit restores a filter list from before another thread's entry, and the
+    warning escapes. A ``catch_warnings`` of our own would do the same to other runs. So exactly
+    that warning is filtered for good, once per run before any thread starts; every snapshot
+    rasterio takes then holds the filter (``filterwarnings`` replaces an identical filter rather
+    than adding a second one).
+    """
+    warnings.filterwarnings(
+        "ignore", message="Dataset has no geotransform", category=NotGeoreferencedWarning
+    )

@@ -51,6 +51,7 @@ from gridsite.study.rasters import (
     constraint_key,
     criterion_key,
     derived_masks,
+    ignore_scratch_warning,
     interpolation_points,
     raster_stage,
 )
@@ -239,6 +240,7 @@ class _Run:
 
     def execute(self) -> StudyResult:
         spec = self.spec
+        ignore_scratch_warning()  # before any thread rasterises (study.rasters)
         if spec.scheduler and not spec.chunk_px:
             raise ConfigError(
                 f"study.scheduler = {spec.scheduler!r} needs study.chunk_px > 0 (--chunk-px): "
