@@ -70,27 +70,38 @@ def _envelope(g_row: Any, v: Any, f: Any, z: Any) -> int:  # pragma: no cover - 
     return k
 
 
+def _squares(g_row: Any, v: Any, f: Any, z: Any, sq: Any) -> bool:  # pragma: no cover - compiled
+    """Squared distance in cells of every cell of a row into ``sq``; False if the row has none."""
+    k = _envelope_c(g_row, v, f, z)
+    if k < 0:
+        return False
+    kk = 0
+    for q in range(sq.shape[0]):
+        while kk < k and z[kk + 1] < q:
+            kk += 1
+        d = np.int64(q) - v[kk]
+        sq[q] = d * d + f[kk] - v[kk] * v[kk]
+    return True
+
+
 def _rows_distance(
     g: Any, resolution_m: float, out: Any, blocks: int
 ) -> None:  # pragma: no cover - compiled
     n_rows, n_cols = g.shape
     step = (n_rows + blocks - 1) // blocks
     for b in numba.prange(blocks):
-        v = np.empty(n_cols, np.int64)
-        f = np.empty(n_cols, np.int64)
+        v, f, sq = (
+            np.empty(n_cols, np.int64),
+            np.empty(n_cols, np.int64),
+            np.empty(n_cols, np.int64),
+        )
         z = np.empty(n_cols, np.float64)
         for i in range(b * step, min(n_rows, (b + 1) * step)):
-            k = _envelope_c(g[i], v, f, z)
-            if k < 0:
+            if not _squares_c(g[i], v, f, z, sq):
                 out[i, :] = np.inf
                 continue
-            kk = 0
             for q in range(n_cols):
-                while kk < k and z[kk + 1] < q:
-                    kk += 1
-                d = np.int64(q) - v[kk]
-                sq = d * d + f[kk] - v[kk] * v[kk]
-                out[i, q] = np.sqrt(np.float64(sq)) * resolution_m
+                out[i, q] = np.sqrt(np.float64(sq[q])) * resolution_m
 
 
 def _rows_within(
@@ -99,24 +110,22 @@ def _rows_within(
     n_rows, n_cols = g.shape
     step = (n_rows + blocks - 1) // blocks
     for b in numba.prange(blocks):
-        v = np.empty(n_cols, np.int64)
-        f = np.empty(n_cols, np.int64)
+        v, f, sq = (
+            np.empty(n_cols, np.int64),
+            np.empty(n_cols, np.int64),
+            np.empty(n_cols, np.int64),
+        )
         z = np.empty(n_cols, np.float64)
         for i in range(b * step, min(n_rows, (b + 1) * step)):
-            k = _envelope_c(g[i], v, f, z)
-            if k < 0:
+            if not _squares_c(g[i], v, f, z, sq):
                 out[i, :] = False
                 continue
-            kk = 0
             for q in range(n_cols):
-                while kk < k and z[kk + 1] < q:
-                    kk += 1
-                d = np.int64(q) - v[kk]
-                sq = d * d + f[kk] - v[kk] * v[kk]
-                out[i, q] = np.sqrt(np.float64(sq)) * resolution_m <= limit_m
+                out[i, q] = np.sqrt(np.float64(sq[q])) * resolution_m <= limit_m
 
 
 _envelope_c = numba.njit(cache=True, nogil=True)(_envelope)
+_squares_c = numba.njit(cache=True, nogil=True)(_squares)
 _columns_c = numba.njit(cache=True, parallel=True)(_columns)
 _rows_distance_c = numba.njit(cache=True, parallel=True)(_rows_distance)
 _rows_within_c = numba.njit(cache=True, parallel=True)(_rows_within)

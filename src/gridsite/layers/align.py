@@ -85,16 +85,7 @@ def read_raster(
     """
     path = layer_path(spec, data_root)
     with _open_raster(spec, path) as (src, src_crs):
-        left, bottom, right, top = rasterio.warp.transform_bounds(
-            src_crs, grid.crs, *_bounds(src), densify_pts=21
-        )
-        gx0, gy0, gx1, gy1 = grid.bounds
-        if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
-            raise LayerError(
-                f"layer {spec.name!r} ({path}) does not overlap the study area: its bounds in "
-                f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
-                f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
-            )
+        _check_overlap(spec, path, src, src_crs, grid)
         data = _read_band(spec, path, src, band)
         dst = np.full(grid.shape, np.nan, dtype=np.float32)
         rasterio.warp.reproject(
@@ -155,22 +146,33 @@ def check_raster_overlap(
     """
     path = layer_path(spec, data_root)
     with _open_raster(spec, path) as (src, src_crs):
-        left, bottom, right, top = rasterio.warp.transform_bounds(
-            src_crs, grid.crs, *_bounds(src), densify_pts=21
-        )
-        gx0, gy0, gx1, gy1 = grid.bounds
-        if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
-            raise LayerError(
-                f"layer {spec.name!r} ({path}) does not overlap the study area: its bounds in "
-                f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
-                f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
-            )
+        _check_overlap(spec, path, src, src_crs, grid)
         if not _has_data(spec, path, src, src_crs, grid, band):
             raise LayerError(
                 f"layer {spec.name!r} ({path}) has no data over the study area: every pixel "
                 f"of band {band} there is nodata (nodata value {src.nodata}) or NaN. Check the "
                 "file (gdalinfo -stats), its nodata value and the band"
             )
+
+
+def _check_overlap(
+    spec: LayerSpec,
+    path: Path,
+    src: rasterio.io.DatasetReader,
+    src_crs: rasterio.crs.CRS,
+    grid: RasterGrid,
+) -> None:
+    """Raise :class:`LayerError` when the raster's extent misses ``grid``."""
+    left, bottom, right, top = rasterio.warp.transform_bounds(
+        src_crs, grid.crs, *_bounds(src), densify_pts=21
+    )
+    gx0, gy0, gx1, gy1 = grid.bounds
+    if right <= gx0 or left >= gx1 or top <= gy0 or bottom >= gy1:
+        raise LayerError(
+            f"layer {spec.name!r} ({path}) does not overlap the study area: its bounds in "
+            f"{grid.crs} are ({left:.0f}, {bottom:.0f}, {right:.0f}, {top:.0f}), the study's "
+            f"({gx0:.0f}, {gy0:.0f}, {gx1:.0f}, {gy1:.0f}). Check its CRS and extent"
+        )
 
 
 def _bounds(src: rasterio.io.DatasetReader) -> tuple[float, float, float, float]:
