@@ -260,12 +260,20 @@ def small_study(folder: Path, name: str = "small") -> Path:
     return path
 
 
+def _ctrl_c_as_at_a_terminal() -> None:
+    # A job started in the background by a shell (CI runners, `cmd &`) inherits SIGINT ignored,
+    # and Python then installs no KeyboardInterrupt handler: Ctrl-C would do nothing. A user at
+    # a terminal has the default disposition, which is what this test is about.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run(study: Path, out: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*GRIDSITE, "run", str(study), "--out", str(out), "--map-assets", "cdn", "-q", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
 
 
