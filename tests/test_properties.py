@@ -17,7 +17,7 @@ import math
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import geopandas as gpd
 import networkx as nx
@@ -37,6 +37,9 @@ from gridsite.powergrid import hosting_capacity, maxflow_capacity_mw
 from gridsite.spec import AggregationSpec, TransformSpec
 
 from .conftest import DATA, KOREA_STUDY, REPO
+
+#: Every aggregation rule the study file accepts (from the spec, so a new rule is fuzzed too).
+AGGREGATION_METHODS = list(get_args(get_type_hints(AggregationSpec)["method"]))
 
 CATALOG = REPO / "layers" / "korea.toml"
 
@@ -215,20 +218,7 @@ def study_docs(draw: st.DrawFn) -> dict[str, Any]:
         criteria[0]["weight"] = 0.5
     doc["criteria"] = criteria
 
-    method = draw(
-        st.sampled_from(
-            [
-                "wlc",
-                "owa",
-                "topsis",
-                "fuzzy_and",
-                "fuzzy_or",
-                "fuzzy_product",
-                "fuzzy_sum",
-                "fuzzy_gamma",
-            ]
-        )
-    )
+    method = draw(st.sampled_from(AGGREGATION_METHODS))
     doc["aggregation"] = {"method": method}
     if method == "owa":
         doc["aggregation"]["risk_attitude"] = draw(st.sampled_from([0.0, 0.5, 1.0, 20.0]))
