@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from .browser import browser_fixture  # noqa: F401 (the `browser` fixture, for every test module)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"

@@ -9,17 +9,11 @@ plants script payloads in the names the map shows and opens every popup and tool
 from __future__ import annotations
 
 import dataclasses
-import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import networkx as nx
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -30,6 +24,7 @@ from gridsite.powergrid.graph import graph_to_gdfs
 from gridsite.report import webmap
 from gridsite.study.result import StudyResult
 
+from .browser import console_errors, drain, open_page, remote_requests
 from .conftest import KOREA_STUDY, REPO
 
 pytestmark = pytest.mark.integration
@@ -48,88 +43,6 @@ PAYLOADS = (
     "');window.__xss=1;('\\",
     "<img src=y onerror=alert(1)>",
 )
-
-
-def _which(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(
-            f"{name} is not installed: the map's browser tests need Debian's chromium and "
-            "chromium-driver; `make debs` (run by `make test`) installs them"
-        )
-    return path
-
-
-# Runs before any script of each page: count alert/confirm/prompt calls instead of opening them.
-_COUNT_DIALOGS = """
-window.__dialogs = 0;
-["alert", "confirm", "prompt"].forEach(function (name) {
-  window[name] = function () { window.__dialogs += 1; };
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
-    """Headless Chromium that can reach nothing: a refusing proxy, no DNS, and offline mode."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = _which("chromium")
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",  # the tests may run as root
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--proxy-server=http://127.0.0.1:9",  # discard port: every proxied request is refused
-        "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(_which("chromedriver")))
-    try:
-        driver.execute_cdp_cmd("Network.enable", {})
-        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": _COUNT_DIALOGS})
-        driver.execute_cdp_cmd(
-            "Network.emulateNetworkConditions",
-            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
-        )
-        yield driver
-    finally:
-        driver.quit()
-
-
-@dataclasses.dataclass
-class Page:
-    """What the browser did while loading a page."""
-
-    requests: list[str]
-    console: list[dict[str, Any]]
-
-
-def _drain(driver: WebDriver) -> Page:
-    requests = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            requests.append(message["params"]["request"]["url"])
-    return Page(requests=requests, console=driver.get_log("browser"))
-
-
-def _open(driver: WebDriver, path: Path) -> Page:
-    _drain(driver)  # forget what earlier pages did
-    driver.get(path.as_uri())
-    return _drain(driver)
-
-
-def _errors(console: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [e for e in console if e["level"] in ("SEVERE", "WARNING")]
-
-
-def _remote(requests: list[str]) -> list[str]:
-    return [u for u in requests if not u.startswith(("file:", "data:", "about:", "blob:"))]
 
 
 # The folium map is a global variable map_<hash>: find it as the one L.Map among window's values.
@@ -276,10 +189,10 @@ def map_dir(result: StudyResult, tmp_path_factory: pytest.TempPathFactory) -> Pa
 def test_offline_map_loads_with_all_layers_and_no_request(
     browser: WebDriver, map_dir: Path, result: StudyResult
 ) -> None:
-    page = _open(browser, map_dir / "map.html")
+    page = open_page(browser, map_dir / "map.html")
     assert page.requests and page.requests[0].startswith("file:")
-    assert _remote(page.requests) == []
-    assert _errors(page.console) == []
+    assert remote_requests(page.requests) == []
+    assert console_errors(page.console) == []
     n = browser.execute_script(_COUNT_LAYERS)
 
     # Expected from the tables the map was drawn from, not from the page.
@@ -310,8 +223,8 @@ def test_offline_map_loads_with_all_layers_and_no_request(
 def test_clicking_a_site_opens_its_popup_and_a_screenshot_is_saved(
     browser: WebDriver, map_dir: Path, result: StudyResult
 ) -> None:
-    page = _open(browser, map_dir / "map.html")
-    assert _errors(page.console) == []
+    page = open_page(browser, map_dir / "map.html")
+    assert console_errors(page.console) == []
     best = result.sites.iloc[0]
     marker = next(
         m for m in browser.find_elements(By.CSS_SELECTOR, ".gs-rank") if m.text == str(best["rank"])
@@ -325,18 +238,18 @@ def test_clicking_a_site_opens_its_popup_and_a_screenshot_is_saved(
     shot = ARTEFACTS / "map_offline.png"
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
-    assert _errors(_drain(browser).console) == []
+    assert console_errors(drain(browser).console) == []
 
 
 def test_basemap_is_switched_on_when_the_browser_goes_online(
     browser: WebDriver, map_dir: Path
 ) -> None:
-    _open(browser, map_dir / "map.html")
+    open_page(browser, map_dir / "map.html")
     browser.execute_script('window.dispatchEvent(new Event("online"));')
     n = browser.execute_script(_COUNT_LAYERS)
     assert n["tiles"] == 1
     assert all(n["checked"])
-    tiles = [u for u in _drain(browser).requests if "tile.openstreetmap.org" in u]
+    tiles = [u for u in drain(browser).requests if "tile.openstreetmap.org" in u]
     assert tiles  # requested (and refused: the network is off)
 
 
@@ -345,10 +258,10 @@ def test_cdn_map_offline_requests_the_cdns_and_says_why_it_is_blank(
 ) -> None:
     # The control case for the tests above: the same page linking its scripts does go out.
     result.write(tmp_path, map_assets="cdn")
-    page = _open(browser, tmp_path / "map.html")
-    remote = _remote(page.requests)
+    page = open_page(browser, tmp_path / "map.html")
+    remote = remote_requests(page.requests)
     assert any("leaflet" in u for u in remote) and any("jquery" in u for u in remote)
-    assert _errors(page.console)  # the refused requests and the missing L
+    assert console_errors(page.console)  # the refused requests and the missing L
     assert browser.execute_script("return typeof L") == "undefined"
     notice = browser.find_element(By.CSS_SELECTOR, ".gs-offline")
     assert "could not be loaded" in notice.text
@@ -359,16 +272,16 @@ def test_names_from_data_run_no_script(
 ) -> None:
     planted = _planted(result)
     planted.write(tmp_path)
-    page = _open(browser, tmp_path / "map.html")
-    assert _remote(page.requests) == []
-    assert _errors(page.console) == []
+    page = open_page(browser, tmp_path / "map.html")
+    assert remote_requests(page.requests) == []
+    assert console_errors(page.console) == []
     opened = browser.execute_script(_OPEN_ALL)
     for marker in browser.find_elements(By.CSS_SELECTOR, ".gs-rank"):
         _click_marker(browser, marker)
     assert _no_alert(browser)
     assert browser.execute_script("return window.__dialogs") == 0
     assert browser.execute_script("return window.__xss") is None
-    assert _errors(_drain(browser).console) == []
+    assert console_errors(drain(browser).console) == []
 
     # Every payload reached the page, and shows as the text it is.
     buses, lines = graph_to_gdfs(planted.grid_graph)
@@ -391,6 +304,6 @@ def test_unescaped_names_would_run_script(
     # The control case for the test above: with the escaping switched off, the payloads run.
     monkeypatch.setattr(webmap, "_esc", str)
     _planted(result).write(tmp_path)
-    _open(browser, tmp_path / "map.html")
+    open_page(browser, tmp_path / "map.html")
     browser.execute_script(f"try {{ {_OPEN_ALL} }} catch (e) {{ return String(e); }}")
     assert browser.execute_script("return window.__xss") == 1
