@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,9 @@ from rasterio.windows import Window
 
 from gridsite.geo import RasterGrid
 from gridsite.report.atomic import atomic_write
+from gridsite.spec import CriterionSpec
 
-__all__ = ["display_sample", "write_geotiff"]
+__all__ = ["display_sample", "write_geotiff", "write_score_geotiffs"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +57,16 @@ def write_geotiff(
     *,
     nodata: float = -9999.0,
     description: str = "",
+    tags: Mapping[str, str] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a single-band float32 Cloud Optimized GeoTIFF (COG) on ``grid``.
 
     The file is in the grid's CRS (``grid.crs``, projected, metres) with ``grid.transform``; NaN
     cells are written as ``nodata``, which is recorded in the file. GDAL's COG driver: 256 x 256
-    tiles, DEFLATE with the floating-point predictor, averaged overviews down to one tile, the
-    header and overviews first so that clients read windows over HTTP ranges. Written atomically.
+    tiles, DEFLATE with the floating-point predictor, averaged overviews halving the size until
+    the raster fits one tile (a grid of at most 256 x 256 cells has none), the header and
+    overviews first so that clients read windows over HTTP ranges. Written atomically.
 
     Parameters
     ----------
@@ -78,6 +82,8 @@ def write_geotiff(
         the nodata value.
     description
         Band description, e.g. ``"suitability (0-1, unitless)"``.
+    tags
+        Dataset metadata items (GDAL metadata, shown by ``gdalinfo`` and QGIS), e.g. units.
     overwrite
         Whether an existing file at ``path`` may be replaced.
 
@@ -137,6 +143,8 @@ def write_geotiff(
                     dst.write(block, 1, window=Window(0, r0, cols, block.shape[0]))
                 if description:
                     dst.set_band_description(1, description)
+                if tags:
+                    dst.update_tags(**tags)
             rasterio.shutil.copy(
                 scratch, tmp, driver="COG", compress="deflate", predictor="floating_point",
                 blocksize=_BLOCK_PX, overviews="auto", resampling="average", BIGTIFF="IF_SAFER",
@@ -145,6 +153,73 @@ def write_geotiff(
             scratch.unlink(missing_ok=True)
     logger.info("wrote %s: %d x %d cells (%s)", path, rows, cols, grid.crs)
     return path
+
+
+def write_score_geotiffs(
+    scores: Mapping[str, NDArray[Any]],
+    grid: RasterGrid,
+    folder: Path,
+    *,
+    criteria: Sequence[CriterionSpec],
+    weights: Mapping[str, float] | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write each criterion's score as a COG, ``folder/<criterion>.tif`` (:func:`write_geotiff`).
+
+    Scores are float32 in [0, 1] (unitless) in the grid's CRS, with NaN as the nodata value
+    (outside the study area, and where the criterion has no data). The band description names
+    the criterion and what it measures; the metadata tags give ``criterion``, ``units``
+    (of the score), ``value_unit`` (of the raw value it was scored from), ``transform`` and
+    ``weight`` (normalised, when ``weights`` has it).
+
+    Parameters
+    ----------
+    scores
+        Criterion name -> score array of shape ``grid.shape`` (memory-mapped arrays are read
+        strip by strip).
+    grid
+        The study grid.
+    folder
+        The folder to write into (created if missing).
+    criteria
+        The study's criteria, in order: the files are written in this order, for the criteria
+        that have a score in ``scores``.
+    weights
+        Normalised criterion weights by name.
+    overwrite
+        Whether existing files may be replaced.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    weights = weights or {}
+    written = []
+    for c in criteria:
+        if c.name not in scores:
+            continue
+        tags = {
+            "criterion": c.name,
+            "units": "score, 0-1 (unitless)",
+            "value_unit": c.unit,
+            "transform": c.transform.kind,
+        }
+        if c.name in weights:
+            tags["weight"] = f"{weights[c.name]:.6g}"
+        what = f": {c.description}" if c.description else ""
+        written.append(
+            write_geotiff(
+                scores[c.name],
+                grid,
+                Path(folder) / f"{c.name}.tif",
+                nodata=math.nan,
+                description=f"score of {c.name} (0-1){what}",
+                tags=tags,
+                overwrite=overwrite,
+            )
+        )
+    return written
 
 
 def display_sample(
