@@ -266,7 +266,10 @@ def _assert_same(chunked: StudyResult, in_memory: StudyResult) -> None:
 def test_korea_in_chunks_equals_in_memory(data_root: Path, in_memory: StudyResult) -> None:
     chunked = _korea(data_root, chunk_px=37).run()
     _assert_same(chunked, in_memory)
-    assert chunked.scores == {}  # never assembled at full size
+    # Scores come back chunk by chunk into files (for scores/*.tif), equal to the in-memory ones.
+    assert list(chunked.scores) == list(in_memory.scores)
+    for name, score in chunked.scores.items():
+        np.testing.assert_allclose(score, in_memory.scores[name], atol=1e-6, equal_nan=True)
     assert {"features", "rasters"} <= set(chunked.timings_s)
 
 

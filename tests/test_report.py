@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import math
 import os
@@ -43,7 +44,26 @@ from gridsite.report.mapassets import (
     external_links,
     map_assets,
 )
-from gridsite.report.overlay import suitability_rgba, suitability_to_web_mercator
+from gridsite.report.maplayers import (
+    HOSTING_MAX_RADIUS_PX,
+    HOSTING_MIN_RADIUS_PX,
+    hosting_radius_px,
+    size_breaks_mw,
+)
+from gridsite.report.maptext import page_href
+from gridsite.report.overlay import (
+    SCORE_LEVELS,
+    SCORE_RAMP,
+    SupplyAreas,
+    near_shore,
+    palette_png,
+    ramp_colours,
+    score_codes,
+    suitability_rgba,
+    suitability_to_web_mercator,
+    thin_mask,
+)
+from gridsite.report.raster import display_sample
 from gridsite.report.webmap import LINE_COLOURS, voltage_class_kv
 
 from .conftest import REPO
@@ -647,6 +667,340 @@ def test_map_scripts_are_valid_javascript(map_html: str, tmp_path: Path) -> None
         ["node", "--check", str(source)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- the map's other layers: scores, exclusions, potential, hosting, routes, controls ----------
+
+SCORE_NAME = "near <b>grid</b>"
+
+
+def test_size_breaks_and_hosting_radius() -> None:
+    # Breaks: 1-2-5 numbers, the first at or above the largest capacity, each next <= 1/4.
+    assert size_breaks_mw(658.1) == [1000.0, 200.0, 50.0]
+    assert size_breaks_mw(1000.0) == [1000.0, 200.0, 50.0]
+    assert size_breaks_mw(1000.5) == [2000.0, 500.0, 100.0]
+    assert size_breaks_mw(3.0, count=2) == [5.0, 1.0]
+    # Circle area proportional to MW: a quarter of the MW is half the radius.
+    top = hosting_radius_px(1000.0, scale_mw=1000.0)
+    assert top == HOSTING_MAX_RADIUS_PX
+    assert hosting_radius_px(250.0, scale_mw=1000.0) == pytest.approx(top / 2)
+    assert hosting_radius_px(640.0, scale_mw=1000.0) == pytest.approx(top * 0.8)
+    for tiny in (0.0, -5.0, 1e-6, np.nan, None):
+        assert hosting_radius_px(tiny, scale_mw=1000.0) == HOSTING_MIN_RADIUS_PX
+
+
+def test_score_codes_and_palette_png_decode_with_pillow() -> None:
+    from PIL import Image  # an independent PNG decoder (pillow, installed with scikit-image)
+
+    codes = score_codes(np.array([[np.nan, 0.0, 0.25], [0.5, 1.0, 1.5]]))
+    assert codes.tolist() == [[0, 1, 17], [33, 64, 64]]  # round(v * 63) + 1
+    colours = ramp_colours(SCORE_RAMP, SCORE_LEVELS)
+    palette = [(0, 0, 0, 0)] + [(int(r), int(g), int(b), 255) for r, g, b in colours]
+    image = Image.open(io.BytesIO(palette_png(codes, palette)))
+    assert image.mode == "P" and image.size == (3, 2)
+    rgba = np.asarray(image.convert("RGBA"))
+    assert rgba[0, 0, 3] == 0  # NaN: transparent
+    assert rgba[0, 1].tolist() == [0x00, 0x00, 0x04, 255]  # 0: the ramp's first anchor
+    assert rgba[1, 1].tolist() == [0xFC, 0xFD, 0xBF, 255]  # 1: its last
+    # 0.25 is step 16 of 63: 0.254 on the ramp, 3 % of the way from #4f127b to #812581.
+    assert rgba[0, 2].tolist() == [81, 19, 123, 255]
+    with pytest.raises(ValueError, match="palette indices"):
+        palette_png(np.array([[0, 2]]), [(0, 0, 0, 0), (1, 1, 1, 255)])
+
+
+@pytest.mark.parametrize("strip_cells", [1 << 24, 7 * 41])
+def test_thin_mask_keeps_the_cells_display_sample_keeps(
+    monkeypatch: pytest.MonkeyPatch, strip_cells: int
+) -> None:
+    from gridsite.report import overlay
+    from gridsite.study.spill import PackedMasks
+
+    monkeypatch.setattr(overlay, "_STRIP_CELLS", strip_cells)  # one strip, or many
+    grid = RasterGrid.from_bounds((0, 0, 41_000, 37_000), resolution_m=1000, crs=KOREA)
+    mask = np.random.default_rng(5).random(grid.shape) < 0.3
+    packed = PackedMasks(grid.shape, ["other", "mask"])
+    packed.write(0, 0, {"other": ~mask, "mask": mask})
+    for max_px in (100, 8, 3):
+        expected, expected_grid = display_sample(mask.astype(np.float32), grid, max_px=max_px)
+        for source in (mask, packed["mask"]):
+            sample, sample_grid = thin_mask(source, grid, max_px=max_px)
+            assert sample.dtype == bool
+            assert sample.tolist() == (expected > 0.5).tolist()
+            assert sample_grid == expected_grid
+    with pytest.raises(ValueError, match="does not match"):
+        thin_mask(mask[1:], grid, max_px=10)
+
+
+def test_near_shore_counts_sea_within_the_distance_of_land() -> None:
+    grid = RasterGrid.from_bounds((0, 0, 6000, 3000), resolution_m=1000, crs=KOREA)
+    land = np.zeros(grid.shape, dtype=bool)
+    land[:, 0] = True  # a coast along the west edge
+    sea = ~land
+    sea[0, 1] = False  # a sea exclusion next to the coast
+    near = near_shore(sea, land, grid, max_shore_km=2.0)
+    # Cells 1 and 2 km east of the coast count; 3 km and more do not.
+    assert near.astype(int).tolist() == [[0, 0, 1, 0, 0, 0], [0, 1, 1, 0, 0, 0], [0, 1, 1, 0, 0, 0]]
+    assert not near_shore(sea, np.zeros_like(land), grid, max_shore_km=50).any()
+
+
+@pytest.fixture
+def hosting_5179(buses_5179: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return buses_5179.assign(
+        hosting_capacity_mw=[600.0, 50.0, np.nan], hosting_capacity_n0_mw=[2000.0, 300.0, np.nan]
+    )
+
+
+@pytest.fixture
+def routes_5179(sites_5179: gpd.GeoDataFrame, buses_5179: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    ends = zip(sites_5179.geometry.centroid, buses_5179.geometry, strict=True)
+    return gpd.GeoDataFrame(
+        {
+            "site_id": sites_5179["site_id"],
+            "rank": sites_5179["rank"],
+            "bus_id": [XSS, "b2", "b3"],
+            "route_km": [12.5, 3.0, 40.0],
+            "interconnect_cost_musd": [30.0, 8.0, 95.5],
+        },
+        geometry=[shapely.LineString([a, b]) for a, b in ends],
+        crs=KOREA,
+    )
+
+
+def _layer_masks(grid: RasterGrid) -> dict[str, np.ndarray]:
+    cols = grid.shape[1]
+    excluded = np.zeros(grid.shape, dtype=bool)
+    excluded[5:15, 5:15] = True
+    land = np.zeros(grid.shape, dtype=bool)
+    land[:, : cols // 2] = True
+    eligible = land.copy()
+    eligible[:, :3] = False
+    return {"excluded": excluded, "land": land, "eligible": eligible, "sea": ~land}
+
+
+def _full_map(
+    path: Path,
+    grid: RasterGrid,
+    sites: gpd.GeoDataFrame,
+    buses: gpd.GeoDataFrame,
+    lines: gpd.GeoDataFrame,
+    hosting: gpd.GeoDataFrame,
+    routes: gpd.GeoDataFrame,
+) -> Path:
+    masks = _layer_masks(grid)
+    cool = np.full(grid.shape, 0.25, dtype=np.float32)
+    cool[0, :] = np.nan
+    return write_map(
+        path,
+        suitability=_suitability(grid),
+        grid=grid,
+        sites=sites,
+        buses=buses,
+        lines=lines,
+        attributions=["© OpenStreetMap contributors, ODbL 1.0"],
+        title="all layers",
+        site_pages="sites",
+        scores={SCORE_NAME: _suitability(grid), "cool": cool},
+        score_notes={SCORE_NAME: XSS, "cool": "value in degC"},
+        excluded=masks["excluded"],
+        hosting=hosting,
+        routes=routes,
+        supply_areas=SupplyAreas(
+            eligible=masks["eligible"],
+            land=masks["land"],
+            sea=masks["sea"],
+            pv_mw_per_km2=50.0,
+            wind_mw_per_km2=4.0,
+            offshore_mw_per_km2=5.0,
+            offshore_max_shore_km=10.0,
+        ),
+    )
+
+
+@pytest.fixture
+def full_map(
+    tmp_path: Path,
+    grid: RasterGrid,
+    sites_5179: gpd.GeoDataFrame,
+    buses_5179: gpd.GeoDataFrame,
+    lines_5179: gpd.GeoDataFrame,
+    hosting_5179: gpd.GeoDataFrame,
+    routes_5179: gpd.GeoDataFrame,
+) -> str:
+    args = (grid, sites_5179, buses_5179, lines_5179, hosting_5179, routes_5179)
+    return _full_map(tmp_path / "map.html", *args).read_text(encoding="utf-8")
+
+
+def _overlay_names(text: str) -> list[str]:
+    """The overlays of the layer control, in order, as the page's script holds them."""
+    block = re.search(r"overlays :  \{(.*?)\},\n", text, flags=re.S)
+    assert block is not None
+    return [json.loads(k) for k in re.findall(r'^\s*("(?:[^"\\]|\\.)*") :', block.group(1), re.M)]
+
+
+def _png_images(text: str) -> list[np.ndarray]:
+    from PIL import Image
+
+    urls = re.findall(r'L\.imageOverlay\(\s*"data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(u))).convert("RGBA")) for u in urls]
+
+
+def test_full_map_has_every_layer_in_order_and_only_suitability_image_on(full_map: str) -> None:
+    assert _overlay_names(full_map) == [
+        "Basemap: OpenStreetMap (online)",
+        "Suitability (0-1)",
+        "Score: near &lt;b&gt;grid&lt;/b&gt;",  # escaped: the control sets it as HTML
+        "Score: cool",
+        "Excluded by constraints",
+        "Renewable potential (MW/km²)",
+        "Lines 765 kV",
+        "Lines 345 kV",
+        "Lines 154 kV",
+        "Lines, other voltages",
+        "Substations (size: N-1 hosting capacity)",
+        "Interconnection routes",
+        "Sites",
+        "Site ranks",
+    ]
+    assert len(_png_images(full_map)) == 5
+    # Added to the map on load: the suitability image only (the others have show=False).
+    added = re.findall(r"var (image_overlay_\w+) = L\.imageOverlay", full_map)
+    assert [name for name in added if f"{name}.addTo(" in full_map] == added[:1]
+    assert XSS not in full_map
+
+
+def test_full_map_images_show_what_each_layer_says(full_map: str, grid: RasterGrid) -> None:
+    _suit, near_grid, cool, excluded, potential = _png_images(full_map)
+    opaque = cool[..., 3] == 255
+    assert opaque.mean() > 0.9
+    assert {tuple(p) for p in cool[opaque][:, :3].tolist()} == {(81, 19, 123)}  # 0.25, as above
+    # Each score image: at most MAX_LAYER_PX a side (here: the grid is smaller), 64 colours.
+    assert max(near_grid.shape[:2]) <= 1024
+    assert len({tuple(p) for p in near_grid.reshape(-1, 4).tolist()}) <= SCORE_LEVELS + 1
+    colours = {tuple(p) for p in excluded.reshape(-1, 4).tolist()}
+    assert colours == {(0, 0, 0, 0), (0xD6, 0x27, 0x28, 255)}
+    # The excluded block is 10 x 10 of the grid's cells, all inside the area (not NaN).
+    share = (excluded[..., 3] == 255).sum() / excluded[..., 3].size
+    assert share == pytest.approx(100 / (grid.shape[0] * grid.shape[1]), rel=0.25)
+    land, sea = (0x31, 0xA3, 0x54, 255), (0x31, 0x82, 0xBD, 255)
+    counts = {c: int((potential.reshape(-1, 4) == c).all(axis=1).sum()) for c in (land, sea)}
+    rows, cols = grid.shape
+    # Eligible land: the west half minus 3 columns; sea within 10 km (5 cells of 2 km) of land.
+    expected_land, expected_sea = rows * (cols // 2 - 3), rows * 5
+    pixels = potential.shape[0] * potential.shape[1] / (rows * cols)
+    assert counts[land] / pixels == pytest.approx(expected_land, rel=0.1)
+    assert counts[sea] / pixels == pytest.approx(expected_sea, rel=0.15)
+
+
+def test_full_map_legends_carry_units_and_start_with_the_visible_layers(full_map: str) -> None:
+    legend = re.search(
+        r'<div class="gs-box gs-legend">(.*?)</div>\s*<div class="gs-box', full_map, re.S
+    )
+    assert legend is not None
+    parts = re.findall(
+        r'<div class="gs-legend-part" id="gs-legend-(\d+)"( style="display: none;")?>',
+        legend.group(1),
+    )
+    assert [(int(i), bool(hidden)) for i, hidden in parts] == [
+        (0, False),  # suitability
+        (1, True),  # score: near <b>grid</b>
+        (2, True),  # score: cool
+        (3, True),  # exclusions
+        (4, True),  # potential
+        (5, False),  # lines
+        (6, False),  # substations
+        (7, False),  # routes
+        (8, False),  # sites
+    ]
+    text = legend.group(1)
+    for unit in (
+        "Suitability (0–1, unitless)",
+        "Score: near &lt;b&gt;grid&lt;/b&gt; (0–1, unitless)",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",  # the note, escaped
+        "Score: cool (0–1, unitless)",
+        "value in degC",
+        "PV 50 or onshore wind 4 MW/km²",
+        "offshore wind 5 MW/km²",
+        "765 kV",
+        "1000 MW",  # the size breaks of 600 MW: 1000, 200, 50
+        "200 MW",
+        "50 MW",
+        "route_km (km)",
+    ):
+        assert unit in text
+    # The circles drawn in the legend have the radii the map draws those capacities with.
+    diameters = [float(d) for d in re.findall(r'gs-circle" style="width: ([\d.]+)px', text)]
+    assert diameters == pytest.approx(
+        [2 * 11.0 * math.sqrt(mw / 1000) for mw in (1000, 200, 50)], abs=0.06
+    )
+
+
+def test_full_map_substations_routes_controls_and_links(full_map: str) -> None:
+    radii = [float(r) for r in re.findall(r'"radius": ([\d.]+)', full_map)]
+    # On a 1000 MW scale (11 px): 600 MW is 11 px x sqrt(0.6), 50 MW 11 px x sqrt(0.05), and a
+    # missing capacity the 2 px floor.
+    assert radii == pytest.approx([11.0 * math.sqrt(0.6), 11.0 * math.sqrt(0.05), 2.0])
+    assert full_map.count("L.circleMarker") == 3
+    assert '"dashArray": "2 2"' in full_map  # the substation with no value
+    assert "600 MW N-1 · 2000 MW N-0" in full_map
+    assert '"dashArray": "6 4"' in full_map  # the routes
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in full_map  # a route's bus_id, escaped
+    assert "L.control.scale({metric: true, imperial: false" in full_map
+    for rank, site in ((1, "S-001"), (2, "S-002"), (3, "S-003")):
+        assert f'href="sites/{site}.html"' in full_map
+        assert f'"#{rank} {site} · score' in full_map  # the site list's entries
+    assert full_map.index('"#1 S-001') < full_map.index('"#2 S-002') < full_map.index('"#3 S-003')
+
+
+def test_full_map_is_byte_identical_when_written_again(
+    tmp_path: Path,
+    grid: RasterGrid,
+    sites_5179: gpd.GeoDataFrame,
+    buses_5179: gpd.GeoDataFrame,
+    lines_5179: gpd.GeoDataFrame,
+    hosting_5179: gpd.GeoDataFrame,
+    routes_5179: gpd.GeoDataFrame,
+    full_map: str,
+) -> None:
+    args = (grid, sites_5179, buses_5179, lines_5179, hosting_5179, routes_5179)
+    again = _full_map(tmp_path / "again.html", *args).read_text(encoding="utf-8")
+    assert again == full_map
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to parse the map's scripts")
+def test_full_map_scripts_are_valid_javascript(full_map: str, tmp_path: Path) -> None:
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", full_map, flags=re.S)
+    source = tmp_path / "map.js"
+    source.write_text("\n;\n".join(scripts), encoding="utf-8")
+    result = subprocess.run(
+        ["node", "--check", str(source)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_map_rasters_need_their_grid(
+    tmp_path: Path, grid: RasterGrid, sites_5179: gpd.GeoDataFrame, lines_5179: gpd.GeoDataFrame
+) -> None:
+    with pytest.raises(ValueError, match="scores, excluded need the grid"):
+        write_map(
+            tmp_path / "map.html",
+            suitability=None,
+            grid=None,
+            sites=sites_5179,
+            buses=sites_5179.iloc[:0],
+            lines=lines_5179,
+            attributions=[],
+            title="t",
+            scores={"a": _suitability(grid)},
+            excluded=np.zeros(grid.shape, dtype=bool),
+        )
+    assert not (tmp_path / "map.html").exists()
+
+
+def test_page_links_are_relative_encoded_and_escaped() -> None:
+    assert page_href("sites", "korea-0926-1780") == "sites/korea-0926-1780.html"
+    # A slash, quote or angle bracket in an id stays inside the one file name and attribute.
+    assert page_href("sites", '../x" onclick="y<') == "sites/..%2Fx%22%20onclick%3D%22y%3C.html"
+    assert page_href("sites", "a&b") == "sites/a%26b.html"
 
 
 # --- the map's scripts: inlined or linked (the browser tests are in test_report_browser.py) ----

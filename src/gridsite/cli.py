@@ -3,24 +3,96 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TextIO
 
 import click
 
 from gridsite.errors import GridsiteError
 
+if TYPE_CHECKING:
+    from gridsite.study.progress import Progress
+
 log = logging.getLogger("gridsite")
 
 
-def _configure_logging(verbose: int, quiet: bool) -> None:
+class _Bars:
+    """Progress bars on a terminal, one line per stage that counts its steps.
+
+    Called with each :class:`~gridsite.study.progress.Progress` event of a run. A stage's bar
+    is redrawn in place (carriage return) and ends with a newline when its steps are done; a
+    stage without a total draws nothing. Log records written meanwhile (:meth:`handler`) clear
+    the bar's line first and redraw it after, so the two do not run into each other.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._line = ""  # the bar being drawn, "" when none
+
+    def __call__(self, event: Progress) -> None:
+        if event.total is None or event.total == 0:
+            self.close()
+            return
+        cols = shutil.get_terminal_size((80, 24)).columns
+        width = max(10, min(40, cols - len(event.stage) - 24))
+        filled = width * event.done // event.total
+        self._line = (
+            f"{event.stage:<16} [{'#' * filled}{'-' * (width - filled)}] "
+            f"{event.done}/{event.total} {100 * event.done // event.total:3d}%"
+        )
+        self.stream.write("\r\033[K" + self._line)
+        if event.done >= event.total:
+            self.stream.write("\n")
+            self._line = ""
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End a bar left unfinished (a stage that stopped early) with a newline."""
+        if self._line:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._line = ""
+
+    def handler(self) -> logging.Handler:
+        """Return a log handler on the same stream that keeps clear of the current bar."""
+        bars = self
+
+        class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+            def emit(self, record: logging.LogRecord) -> None:
+                if bars._line:
+                    self.stream.write("\r\033[K")
+                super().emit(record)
+                if bars._line:
+                    self.stream.write(bars._line)
+                    self.stream.flush()
+
+        return _Handler(self.stream)
+
+
+def _configure_logging(verbose: int, quiet: bool) -> _Bars | None:
+    """Log to stderr at the level -v/-q ask for; return progress bars when stderr is a terminal.
+
+    No bars under ``-q`` or when stderr is a file or a pipe (then the log lines are all).
+    """
     level = logging.WARNING if quiet else (logging.DEBUG if verbose >= 2 else logging.INFO)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    bars = _Bars(sys.stderr) if not quiet and sys.stderr.isatty() else None
+    logging.basicConfig(
+        level=level,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=[bars.handler()] if bars is not None else None,
+        force=True,
+    )
+    # pyogrio logs every layer it writes at INFO; gridsite's own line says what was written.
+    logging.getLogger("pyogrio").setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+    return bars
 
 
-def _fail(exc: GridsiteError, verbose: int) -> None:
+def _fail(exc: GridsiteError, verbose: int, bars: _Bars | None = None) -> None:
+    if bars is not None:
+        bars.close()
     if verbose >= 2:
         raise exc
     click.echo(f"error: {exc}", err=True)
@@ -47,7 +119,9 @@ _resolution_option = click.option(
 
 def _output_options(f: Callable[..., None]) -> Callable[..., None]:
     """Add --overwrite, -v and -q, shared by the commands that write outputs."""
-    f = click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")(f)
+    f = click.option(
+        "-q", "--quiet", is_flag=True, help="Only warnings and errors, no progress bars."
+    )(f)
     f = click.option(
         "-v", "--verbose", count=True, help="More output (-vv: debug and tracebacks)."
     )(f)
@@ -120,7 +194,7 @@ def run(
     """Run STUDY (a study TOML file) and write its outputs."""
     from gridsite.study import Study
 
-    _configure_logging(verbose, quiet)
+    bars = _configure_logging(verbose, quiet)
     try:
         s = Study.from_toml(
             study, data_root, resolution_m=resolution_m, chunk_px=chunk_px, scheduler=scheduler
@@ -134,10 +208,10 @@ def run(
             from gridsite.report.mapassets import check_map_assets
 
             check_map_assets(map_assets)  # likewise: a missing install fails now
-        result = s.run()
+        result = s.run(progress=bars)
         written = result.write(out, overwrite=overwrite, map_assets=map_assets)
     except GridsiteError as exc:
-        _fail(exc, verbose)
+        _fail(exc, verbose, bars)
         return
     if not quiet:
         wanted = [
@@ -212,7 +286,7 @@ def rerun(
     """
     from gridsite.study.rerun import rerun as rerun_manifest
 
-    _configure_logging(verbose, quiet)
+    bars = _configure_logging(verbose, quiet)
     try:
         done = rerun_manifest(
             manifest,
@@ -220,9 +294,10 @@ def rerun(
             out_dir=out_dir,
             overwrite=overwrite,
             map_assets=map_assets,
+            progress=bars,
         )
     except GridsiteError as exc:
-        _fail(exc, verbose)
+        _fail(exc, verbose, bars)
         return
     cmp = done.comparison
     if not quiet:
@@ -258,7 +333,7 @@ def grid(
     """Build STUDY's power-grid model; write grid.geojson, grid_qa.csv and hosting capacity."""
     from gridsite.study import Study, grid_output_names, write_grid_outputs
 
-    _configure_logging(verbose, quiet)
+    bars = _configure_logging(verbose, quiet)
     try:
         s = Study.from_toml(study, data_root)
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name / "grid"
@@ -266,12 +341,12 @@ def grid(
             from gridsite.study import check_outputs_free
 
             check_outputs_free(out / n for n in grid_output_names(s.spec))
-        model = s.grid()
+        model = s.grid(progress=bars)
         written = write_grid_outputs(
             s.spec, model.graph, model.qa, model.hosting, out, overwrite=overwrite
         )
     except GridsiteError as exc:
-        _fail(exc, verbose)
+        _fail(exc, verbose, bars)
         return
     if not quiet:
         counts = model.qa["issue"].value_counts().to_dict() if not model.qa.empty else {}
@@ -334,7 +409,7 @@ def sensitivity(
         write_sensitivity,
     )
 
-    _configure_logging(verbose, quiet)
+    bars = _configure_logging(verbose, quiet)
     try:
         s = Study.from_toml(study, data_root, resolution_m=resolution_m)
         sens = s.spec.sensitivity
@@ -347,11 +422,11 @@ def sensitivity(
         out = out_dir if out_dir is not None else Path("maps") / s.spec.name / "sensitivity"
         if not overwrite:
             check_outputs_free(out / n for n in SENSITIVITY_OUTPUTS)
-        result = s.run()
+        result = s.run(progress=bars)
         written = write_sensitivity(result, out, overwrite=overwrite)
         mc = rank_spread(result)
     except GridsiteError as exc:
-        _fail(exc, verbose)
+        _fail(exc, verbose, bars)
         return
     if not quiet:
         click.echo(mc.head(10).to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -332,6 +332,8 @@ class OutputsSection(_Model):
     map_html: bool = True
     suitability_tif: bool = True
     grid_geojson: bool = True
+    score_tifs: bool = True
+    sites_gpkg: bool = True
 
 
 class StudyFile(_Model):
@@ -885,6 +887,8 @@ def load_study(
             map_html=model.outputs.map_html,
             suitability_tif=model.outputs.suitability_tif,
             grid_geojson=model.outputs.grid_geojson,
+            score_tifs=model.outputs.score_tifs,
+            sites_gpkg=model.outputs.sites_gpkg,
         ),
         province_layer=s.province_layer,
         province_field=s.province_field,

@@ -449,6 +449,10 @@ class OutputSpec:
     map_html: bool = True
     suitability_tif: bool = True
     grid_geojson: bool = True
+    #: ``scores/<criterion>.tif``: each criterion's score raster.
+    score_tifs: bool = True
+    #: ``sites.gpkg``: sites, routes, power grid and hosting capacity in the study CRS.
+    sites_gpkg: bool = True
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,6 +133,7 @@ def size_supply_many(
     dt_h: float = 1.0,
     rel_gap: float = 1e-3,
     max_iter: int = 200,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[FastSizingResult]:
     """Size PV, wind and battery at least cost for many sites, each to reach ``cfe_target``.
 
@@ -173,6 +175,9 @@ def size_supply_many(
     max_iter
         Most master problems per site and phase; a site that reaches it is returned with its
         gap (``gap_rel``) and a warning is logged.
+    progress
+        Called as ``progress(done, total)`` with the sites sized so far (of ``total``) after
+        each round of master problems, and once at the end.
 
     Returns
     -------
@@ -268,6 +273,7 @@ def size_supply_many(
         },
         rel_gap=rel_gap,
         max_iter=max_iter,
+        progress=progress,
     )
 
 
@@ -338,6 +344,7 @@ def _solve_many(
     opts: dict[str, float],
     rel_gap: float,
     max_iter: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[FastSizingResult]:
     clock = time.perf_counter()
     n_steps, n = pv.shape
@@ -381,6 +388,8 @@ def _solve_many(
         keep = gap > rel_gap
         active = active[keep]
         x_master = x_master[:, keep]
+        if progress is not None:
+            progress(n - active.size, n)
         if active.size == 0:
             break
         # trial points: the master point scaled up by fractions of the gap, and towards the
@@ -459,6 +468,8 @@ def _solve_many(
         float(gaps.max(initial=0.0)),
         time.perf_counter() - clock,
     )
+    if progress is not None:
+        progress(n, n)
     return results
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 import networkx as nx
@@ -71,6 +71,7 @@ def hosting_capacity(
     slack_bus: str | None = None,
     overloaded: Literal["exclude", "strict"] = "exclude",
     cap_mw: float = 1e5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Return the largest extra load each bus can take, by the DC power flow.
 
@@ -104,6 +105,9 @@ def hosting_capacity(
     cap_mw
         Search cap (MW): results are at most this. A single slack bus (whose load meets the slack
         directly) gets ``cap_mw``, unless an islanding outage cuts it off under ``"n-1"``.
+    progress
+        Called as ``progress(done, total)`` with the buses done (of ``total``) as the N-1
+        screen goes, and once at the end.
 
     Returns
     -------
@@ -209,6 +213,8 @@ def hosting_capacity(
         lim = np.empty(L.shape)
         mask = np.empty(L.shape, dtype=bool)
         for j in range(len(targets)):
+            if progress is not None:
+                progress(j, len(targets))
             if islanded_by[j] is not None or not S[:, j].any():
                 continue  # no N-1-secure supply at all, or the single slack itself
             s_m, s_k = S[mon, j], S[out, j]
@@ -266,10 +272,17 @@ def hosting_capacity(
     )
     frame = pd.DataFrame(rows, columns=list(HOSTING_COLUMNS))
     frame.index = pd.Index([model.buses[b] for b in targets], name="bus")
+    if progress is not None:
+        progress(len(targets), len(targets))
     return frame
 
 
-def maxflow_capacity_mw(G: nx.Graph, buses: Iterable[str] | None = None) -> pd.Series:
+def maxflow_capacity_mw(
+    G: nx.Graph,
+    buses: Iterable[str] | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.Series:
     """Return the most power deliverable to each bus, ignoring the power-flow physics.
 
     A transport (max-flow) model: a super-source feeds every bus with ``pmax_mw > 0`` up to its
@@ -292,6 +305,8 @@ def maxflow_capacity_mw(G: nx.Graph, buses: Iterable[str] | None = None) -> pd.S
         The power-grid graph with ``pmax_mw`` on nodes and ``rating_mva`` on edges.
     buses
         Bus ids (default: all, in node order).
+    progress
+        Called as ``progress(done, total)`` with the buses done (of ``total``).
 
     Returns
     -------
@@ -334,9 +349,11 @@ def maxflow_capacity_mw(G: nx.Graph, buses: Iterable[str] | None = None) -> pd.S
         ),
         shape=(n + 1, n + 1),
     )
-    values = [
-        maximum_flow(graph, n, position[b], method="dinic").flow_value / scale for b in targets
-    ]
+    values = []
+    for j, b in enumerate(targets):
+        values.append(maximum_flow(graph, n, position[b], method="dinic").flow_value / scale)
+        if progress is not None:
+            progress(j + 1, len(targets))
     return pd.Series(values, index=pd.Index(targets, name="bus"), name="maxflow_capacity_mw")
 
 

@@ -4,6 +4,7 @@ This package only wires stages together; each computation lives in its stage's m
 """
 
 from gridsite.study.inputs import check_inputs, used_layers
+from gridsite.study.progress import Progress
 from gridsite.study.result import (
     SENSITIVITY_OUTPUTS,
     SITE_COLUMNS,
@@ -22,6 +23,7 @@ __all__ = [
     "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
     "GridModel",
+    "Progress",
     "ProgressCallback",
     "Study",
     "StudyResult",

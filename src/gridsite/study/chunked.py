@@ -9,9 +9,10 @@ With ``[study] chunk_px = N`` the study grid is cut into square chunks of N cell
    layer from the cells (never a full-size array).
 2. **rasters**: each chunk computes its criteria, scores, constraints and suitability, with
    distances by nearest-feature-cell queries against those trees, reading raster layers by window.
-   Only suitability (float32, placed into a file on disk) and the few masks later stages need
-   (:func:`~gridsite.study.rasters.derived_masks`, packed as the bits of one byte a cell) come
-   back; the per-criterion score and value rasters never exist at full size.
+   Only suitability and, with ``[outputs] score_tifs``, each criterion's score (float32,
+   placed into files on disk, :class:`~gridsite.study.spill.DiskRaster`), and the few masks
+   later stages need (:func:`~gridsite.study.rasters.derived_masks`, packed as the bits of one
+   byte a cell) come back; the raw value rasters never exist at full size.
 
 The site table then evaluates the criteria on each candidate's bounding window only
 (:class:`SiteWindows`). Transforms and aggregations that need statistics of the whole raster (the
@@ -39,6 +40,7 @@ from numpy.typing import NDArray
 from gridsite.criteria.distance import feature_cell_tree, southernmost_rows
 from gridsite.errors import ConfigError, LayerError
 from gridsite.spec import StudySpec
+from gridsite.study.progress import Step
 from gridsite.study.rasters import (
     FeatureKey,
     GridWindow,
@@ -158,14 +160,25 @@ def _map(
     place: Callable[[int, _T], None],
     client: Client | None,
     *args: Any,
+    progress: Step | None = None,
 ) -> None:
     """Run ``fn(inputs, window, *args)`` on every window as a Dask task; ``place`` each result.
 
     Results are placed as they arrive, so at most a few chunks' results are held at once besides
-    the caller's whole-grid arrays. The inputs go to the workers once.
+    the caller's whole-grid arrays. The inputs go to the workers once. ``progress(done, total)``
+    is told of each chunk placed.
     """
     shared = delayed(inputs, name=f"raster-inputs-{uuid.uuid4().hex}", pure=False)
     tasks = [delayed(fn, pure=True)(shared, w, *args) for w in windows]
+    placed = 0
+
+    def place_one(i: int, res: _T) -> None:
+        nonlocal placed
+        place(i, res)
+        placed += 1
+        if progress is not None:
+            progress(placed, len(tasks))
+
     if client is not None:
         from distributed import as_completed
 
@@ -173,11 +186,11 @@ def _map(
         index = {f.key: i for i, f in enumerate(futures)}
         done = as_completed(futures, loop=client.loop, with_results=True)  # type: ignore[no-untyped-call]
         for fut, res in done:
-            place(index[fut.key], res)
+            place_one(index[fut.key], res)
             fut.release()
         return
     batch = 2 * (os.cpu_count() or 1)
-    _compute_batches(tasks, batch, place)
+    _compute_batches(tasks, batch, place_one)
 
 
 def _compute_batches(tasks: list[Any], batch: int, place: Callable[[int, Any], None]) -> None:
@@ -229,16 +242,23 @@ def _feature_keys(inputs: RasterInputs) -> tuple[tuple[FeatureKey, ...], tuple[F
 
 
 def tree_features(
-    inputs: RasterInputs, windows: Sequence[GridWindow], client: Client | None
+    inputs: RasterInputs,
+    windows: Sequence[GridWindow],
+    client: Client | None,
+    *,
+    progress: Step | None = None,
 ) -> TreeFeatures:
-    """Pass 1: collect every distance layer's feature cells chunk by chunk; build the KD-trees."""
+    """Pass 1: collect every distance layer's feature cells chunk by chunk; build the KD-trees.
+
+    ``progress(done, total)`` is told of each chunk collected.
+    """
     tree_keys, south_keys = _feature_keys(inputs)
     parts: list[_Cells | None] = [None] * len(windows)
 
     def place(i: int, res: _Cells) -> None:
         parts[i] = res
 
-    _map(_collect, inputs, windows, place, client, tree_keys, south_keys)
+    _map(_collect, inputs, windows, place, client, tree_keys, south_keys, progress=progress)
     done = [p for p in parts if p is not None]
     trees = {}
     for key in tree_keys:
@@ -260,10 +280,11 @@ def tree_features(
 
 @dataclass
 class ChunkedRasters:
-    """Whole-grid results of the chunked raster stage (no per-criterion rasters).
+    """Whole-grid results of the chunked raster stage.
 
-    Suitability lives in a file (read by window); the masks later stages need
-    (:func:`~gridsite.study.rasters.derived_masks`) are bits of one small integer raster.
+    Suitability and the criterion scores live in files (read by window); the masks later
+    stages need (:func:`~gridsite.study.rasters.derived_masks`) are bits of one small integer
+    raster.
     """
 
     suitability: DiskRaster
@@ -272,6 +293,9 @@ class ChunkedRasters:
     hit_cells: dict[str, int]
     inputs: RasterInputs
     seconds: dict[str, float] = field(default_factory=dict)
+    #: Each criterion's score in [0, 1] (NaN outside the area), by name; empty unless
+    #: ``[outputs] score_tifs`` asks for them.
+    scores: dict[str, DiskRaster] = field(default_factory=dict)
 
 
 @dataclass
@@ -280,24 +304,29 @@ class _ChunkResult:
     masks: dict[str, NDArray[np.bool_]]
     hits: dict[str, int]
     seconds: dict[str, float]
+    scores: dict[str, NDArray[np.float32]]
 
 
-def _rasters(inputs: RasterInputs, win: GridWindow) -> _ChunkResult:
-    r = raster_stage(inputs, win)
+def _rasters(inputs: RasterInputs, win: GridWindow, with_scores: bool) -> _ChunkResult:
+    r = raster_stage(inputs, win, with_scores=with_scores)
     hits = {n: int((m & r.in_area).sum()) for n, m in r.masks.items()}
     masks = derived_masks(inputs.spec, r.in_area, r.excluded, r.masks, r.extra_masks)
-    return _ChunkResult(suitability=r.suitability, masks=masks, hits=hits, seconds=r.seconds)
+    return _ChunkResult(
+        suitability=r.suitability, masks=masks, hits=hits, seconds=r.seconds, scores=r.scores
+    )
 
 
 def run_chunked(
     inputs: RasterInputs,
     *,
     client: Client | None,
-    stage: Callable[[str], AbstractContextManager[None]],
+    stage: Callable[[str, int], AbstractContextManager[Step]],
 ) -> ChunkedRasters:
     """Run the raster stage in chunks of ``inputs.spec.chunk_px`` cells (two passes, see above).
 
-    ``stage`` times a named stage (``features``, ``rasters``). Raises :class:`LayerError` when a
+    ``stage(name, total)`` times a named stage (``features``, ``rasters``) of ``total`` steps
+    (a chunk each) and gives its ``progress(done, total)`` callable. Each criterion's score is
+    kept in a file when ``[outputs] score_tifs`` is on. Raises :class:`LayerError` when a
     distance criterion's layer has no feature on the grid.
     """
     spec, grid = inputs.spec, inputs.grid
@@ -311,8 +340,8 @@ def run_chunked(
         spec.chunk_px,
         where,
     )
-    with stage("features"):
-        feats = tree_features(inputs, windows, client)
+    with stage("features", len(windows)) as step:
+        feats = tree_features(inputs, windows, client, progress=step)
     inputs = replace(inputs, features=feats)
     for c in spec.criteria:
         if c.measure == "distance" and feats.count(inputs, criterion_key(c)) == 0:
@@ -321,6 +350,11 @@ def run_chunked(
                 "grid after its select filter; check the filter, the layer's CRS and extent"
             )
     suit = DiskRaster(grid.shape, np.float32, fill=np.nan)
+    with_scores = spec.outputs.score_tifs
+    scores = {
+        c.name: DiskRaster(grid.shape, np.float32, fill=np.nan)
+        for c in (spec.criteria if with_scores else ())
+    }
     masks = PackedMasks(grid.shape, derived_mask_names(spec))
     hits = {k.name: 0 for k in spec.constraints}
     seconds: dict[str, float] = {}
@@ -328,16 +362,23 @@ def run_chunked(
     def place(i: int, r: _ChunkResult) -> None:
         w = windows[i]
         suit.write(w.row0, w.col0, r.suitability)
+        for name, score in r.scores.items():
+            scores[name].write(w.row0, w.col0, score)
         masks.write(w.row0, w.col0, r.masks)
         for name, n in r.hits.items():
             hits[name] += n
         for name, sec in r.seconds.items():
             seconds[name] = seconds.get(name, 0.0) + sec
 
-    with stage("rasters"):
-        _map(_rasters, inputs, windows, place, client)
+    with stage("rasters", len(windows)) as step:
+        _map(_rasters, inputs, windows, place, client, with_scores, progress=step)
     return ChunkedRasters(
-        suitability=suit, masks=masks, hit_cells=hits, inputs=inputs, seconds=seconds
+        suitability=suit,
+        masks=masks,
+        hit_cells=hits,
+        inputs=inputs,
+        seconds=seconds,
+        scores=scores,
     )
 
 

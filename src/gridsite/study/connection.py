@@ -22,6 +22,7 @@ from gridsite.powergrid.timeline import TimelineAssumptions, speed_to_power_mont
 from gridsite.sites.competition import allocate_headroom
 from gridsite.sites.ranking import rank_sites
 from gridsite.spec import StudySpec
+from gridsite.study.progress import Step
 
 __all__ = ["ConnectionOutcome", "connect_and_rank"]
 
@@ -46,6 +47,7 @@ def connect_and_rank(
     required_kv: float,
     masks: Mapping[str, NDArray[np.bool_] | WindowedRaster],
     slope_pct: NDArray[np.floating] | None = None,
+    progress: Step | None = None,
 ) -> ConnectionOutcome:
     """Connect every candidate site, rank, let sites compete for headroom, and rank again.
 
@@ -55,6 +57,7 @@ def connect_and_rank(
     campus (else the site keeps its cheapest option and is marked not supplied). ``masks`` are
     those of :func:`~gridsite.study.rasters.derived_masks` (``route_barrier``,
     ``route_urban``), as arrays or read by window: routing reads only each site's window.
+    ``progress(done, total)`` counts the sites routed (with ``[interconnect]``).
     """
     pg = spec.powergrid
     campus_mw = spec.campus.campus_mw
@@ -74,7 +77,9 @@ def connect_and_rank(
             sites = _compete_nearest(sites, spec)
         routes = None
     else:
-        options = _route_options(table, spec, grid, graph, hc, required_kv, masks, slope_pct)
+        options = _route_options(
+            table, spec, grid, graph, hc, required_kv, masks, slope_pct, progress
+        )
         cheapest = _pick_cheapest(table, options)
         cheapest["headroom_mw"] = cheapest["hosting_capacity_mw"]
         cheapest["supplied"] = (
@@ -144,6 +149,7 @@ def _route_options(
     required_kv: float,
     masks: Mapping[str, NDArray[np.bool_] | WindowedRaster],
     slope_pct: NDArray[np.floating] | None,
+    progress: Step | None,
 ) -> gpd.GeoDataFrame:
     ic = spec.interconnect
     assert ic is not None
@@ -223,6 +229,8 @@ def _route_options(
         opts = opts[opts["reachable"]].copy()
         opts["site_id"] = site
         found.append(opts)
+        if progress is not None:
+            progress(i + 1, len(table))
     options = gpd.GeoDataFrame(pd.concat(found, ignore_index=True), crs=grid.crs)
     extra = subs.set_index("bus_id")[["station_id", "substation_name", "hosting_capacity_mw"]]
     options = options.join(extra, on="bus_id")

@@ -27,6 +27,7 @@ from gridsite.powergrid.model import (
 )
 from gridsite.powergrid.qa import qa_row, qa_table
 from gridsite.spec import StudySpec
+from gridsite.study.progress import Step, sub_steps
 
 __all__ = ["ElectricalOutcome", "Reader", "overload_rows", "run_electrical"]
 
@@ -72,8 +73,14 @@ def screened_buses(G: nx.Graph, *, min_kv: float) -> list[str]:
     ]
 
 
-def run_electrical(reader: Reader, G: nx.Graph, spec: StudySpec) -> ElectricalOutcome:
-    """Build the electrical model at each screened hour and compute hosting capacities."""
+def run_electrical(
+    reader: Reader, G: nx.Graph, spec: StudySpec, *, progress: Step | None = None
+) -> ElectricalOutcome:
+    """Build the electrical model at each screened hour and compute hosting capacities.
+
+    ``progress(done, total)`` counts three screens (N-1 or the study's contingency, N-0 and
+    max-flow) of every screened bus at every hour.
+    """
     e = spec.electrical
     assert e is not None
     pg = spec.powergrid
@@ -134,6 +141,13 @@ def run_electrical(reader: Reader, G: nx.Graph, spec: StudySpec) -> ElectricalOu
         ]
     )
     buses = screened_buses(Gx, min_kv=pg.min_connection_kv)
+    n_steps = 3 * len(hours) * len(buses)
+
+    def part(k: int) -> Step | None:
+        """Return the steps of the k-th screen, within the whole stage's."""
+        if progress is None:
+            return None
+        return sub_steps(progress, offset=k * len(buses), total=n_steps)
 
     per_hour: list[pd.DataFrame] = []
     summaries: list[HourModel] = []
@@ -165,9 +179,13 @@ def run_electrical(reader: Reader, G: nx.Graph, spec: StudySpec) -> ElectricalOu
         ov = overloads(flows)
         if not ov.empty:
             over.append(ov.assign(hour=hour))
-        hc1 = hosting_capacity(Gh, buses=buses, contingency=e.contingency, slack=e.slack)
-        hc0 = hosting_capacity(Gh, buses=buses, contingency="n-0", slack=e.slack)
-        mf = maxflow_capacity_mw(Gh, buses)
+        hc1 = hosting_capacity(
+            Gh, buses=buses, contingency=e.contingency, slack=e.slack, progress=part(3 * j)
+        )
+        hc0 = hosting_capacity(
+            Gh, buses=buses, contingency="n-0", slack=e.slack, progress=part(3 * j + 1)
+        )
+        mf = maxflow_capacity_mw(Gh, buses, progress=part(3 * j + 2))
         netload = pd.Series(
             {b: Gh.nodes[b]["load_mw"] - Gh.nodes[b]["gen_mw"] for b in buses}, dtype=float
         )

@@ -267,7 +267,8 @@ def rerun(
     map_assets
         How to write the map's scripts (``"inline"``, ``"cdn"``); default as the run did.
     progress
-        Called with the name of each stage as it starts.
+        Called with a :class:`~gridsite.study.progress.Progress` event as each stage starts and
+        as its counted steps are done.
 
     Returns
     -------

@@ -16,13 +16,17 @@ from numpy.typing import NDArray
 
 from gridsite.energy.summary import monthly_balance
 from gridsite.errors import OutputExistsError
-from gridsite.geo import Raster
+from gridsite.geo import Raster, WindowedRaster
 from gridsite.mcda.sensitivity import one_at_a_time
 from gridsite.powergrid.graph import graph_to_gdfs
 from gridsite.report.atomic import atomic_write_text, staged_folder
+from gridsite.report.gpkg import write_sites_gpkg
 from gridsite.report.manifest import build_manifest, write_manifest
 from gridsite.report.mapassets import MapAssetMode
-from gridsite.report.raster import write_geotiff
+from gridsite.report.overlay import SupplyAreas
+from gridsite.report.qml import write_suitability_qml
+from gridsite.report.raster import write_geotiff, write_score_geotiffs
+from gridsite.report.sitepage import SITE_PAGES, write_site_pages
 from gridsite.report.supplyplot import supply_svg
 from gridsite.report.vector import write_csv, write_geojson
 from gridsite.spec import StudySpec
@@ -32,6 +36,7 @@ from gridsite.study.supply import SUPPLY_COLUMNS, SiteSupply
 __all__ = [
     "GRID_OUTPUTS",
     "RUN_OUTPUTS",
+    "SCORES",
     "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
     "SUPPLY_PLOTS",
@@ -84,6 +89,9 @@ SITE_COLUMNS = (
 #: Folder of the per-site supply plots (one ``<site_id>.svg`` each).
 SUPPLY_PLOTS = "supply_plots"
 
+#: Folder of the criterion score rasters (one ``<criterion>.tif`` each).
+SCORES = "scores"
+
 #: Every top-level name :meth:`StudyResult.write` may write, under any settings: with
 #: ``overwrite``, these are the old outputs the new set replaces (other entries of the output
 #: folder, e.g. ``grid/`` and ``sensitivity/``, are kept).
@@ -91,6 +99,9 @@ RUN_OUTPUTS = (
     "sites.geojson",
     "sites.csv",
     "suitability.tif",
+    "suitability.qml",
+    SCORES,
+    "sites.gpkg",
     "grid.geojson",
     "grid_qa.csv",
     "hosting_capacity.csv",
@@ -98,6 +109,7 @@ RUN_OUTPUTS = (
     "routes.geojson",
     "supply_monthly.csv",
     SUPPLY_PLOTS,
+    SITE_PAGES,
     "map.html",
     "manifest.json",
 )
@@ -107,12 +119,15 @@ def output_names(spec: StudySpec) -> list[str]:
     """File names a run of ``spec`` writes, given its ``[outputs]`` and stages."""
     o = spec.outputs
     names = ["sites.geojson", "sites.csv"]
-    names += ["suitability.tif"] if o.suitability_tif else []
+    names += ["suitability.tif", "suitability.qml"] if o.suitability_tif else []
+    names += [SCORES] if o.score_tifs else []
+    names += ["sites.gpkg"] if o.sites_gpkg else []
     names += ["grid.geojson"] if o.grid_geojson else []
     names += ["grid_qa.csv"]
     names += ["hosting_capacity.csv", "hosting_capacity.geojson"] if spec.electrical else []
     names += ["routes.geojson"] if spec.interconnect else []
     names += ["supply_monthly.csv", SUPPLY_PLOTS] if spec.supply else []
+    names += [SITE_PAGES]
     names += ["map.html"] if o.map_html else []
     return [*names, "manifest.json"]
 
@@ -141,9 +156,10 @@ class StudyResult:
         Suitability in [0, 1] on the study grid; NaN outside the study area, 0 where excluded.
     scores
         Each criterion's score raster in [0, 1] (read-only, memory-mapped from a temporary file:
-        ``np.array(result.scores[name])`` gives a copy in memory); empty for chunked runs.
+        ``np.array(result.scores[name])`` gives a copy in memory); chunked runs keep them only
+        with ``[outputs] score_tifs`` (else empty).
     excluded
-        Cells excluded by any constraint.
+        Cells excluded by any constraint (an array, or read by window in chunked runs).
     grid_graph
         The power-grid graph (nodes: buses; edges: lines, transformers, converters); with an
         ``[electrical]`` section it carries the electrical model of the first screened hour.
@@ -161,6 +177,10 @@ class StudyResult:
         ``(layer name, path)`` of every file read.
     stats
         Counts and figures worth keeping in the manifest.
+    supply_masks
+        With ``[supply]``: the masks ``supply_land``, ``supply_eligible`` and ``supply_sea`` of
+        :func:`gridsite.study.rasters.derived_masks` (arrays, or read by window in chunked
+        runs), drawn on the map as the renewable potential; else empty.
     """
 
     spec: StudySpec
@@ -176,6 +196,7 @@ class StudyResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     inputs: list[tuple[str, Path]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    supply_masks: Mapping[str, NDArray[np.bool_] | WindowedRaster] = field(default_factory=dict)
 
     def output_names(self) -> list[str]:
         """File names :meth:`write` produces."""
@@ -251,9 +272,33 @@ class StudyResult:
                     description="suitability score, 0-1, 0 = excluded",
                 )
             )
+            written.append(write_suitability_qml(paths["suitability.qml"]))
+        if SCORES in paths:
+            written += write_score_geotiffs(
+                self.scores,
+                grid,
+                paths[SCORES],
+                criteria=self.spec.criteria,
+                weights=self.stats.get("criterion_weights"),
+            )
         if "grid.geojson" in paths:
             both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
             written.append(write_geojson(both, paths["grid.geojson"]))
+        if "sites.gpkg" in paths:
+            routes = self.routes
+            if routes is None and self.spec.interconnect is not None:
+                routes = gpd.GeoDataFrame(geometry=[], crs=grid.crs)
+            written.append(
+                write_sites_gpkg(
+                    paths["sites.gpkg"],
+                    crs=grid.crs,
+                    sites=self.sites,
+                    buses=buses,
+                    lines=lines,
+                    routes=routes,
+                    hosting=self.hosting,
+                )
+            )
         qa = self.grid_qa if self.grid_qa is not None else pd.DataFrame()
         written.append(write_csv(qa, paths["grid_qa.csv"]))
         if self.hosting is not None:
@@ -275,6 +320,19 @@ class StudyResult:
         if self.supply is not None:
             written.append(write_csv(self._supply_monthly(), paths["supply_monthly.csv"]))
             written += _write_plots(plots, paths[SUPPLY_PLOTS])
+        written += write_site_pages(
+            paths[SITE_PAGES],
+            self.sites,
+            spec=self.spec,
+            buses=buses,
+            lines=lines,
+            routes=self.routes,
+            supply_plots=plots,
+            score_weights=self.stats.get("site_score_weights"),
+            inputs=self.inputs,
+            attributions=attributions,
+            map_href="../map.html" if "map.html" in paths else None,
+        )
         if "map.html" in paths:
             written.append(
                 write_map(
@@ -287,7 +345,9 @@ class StudyResult:
                     attributions=[a["attribution"] for a in attributions],
                     title=self.spec.title,
                     site_plots=plots,
+                    site_pages=SITE_PAGES,
                     assets=map_assets,
+                    **self._map_layers(),
                 )
             )
         timings = dict(self.timings_s)
@@ -305,6 +365,34 @@ class StudyResult:
         manifest["write"] = {"map_assets": map_assets}
         written.append(write_manifest(manifest, paths["manifest.json"]))
         return written
+
+    def _map_layers(self) -> dict[str, Any]:
+        """Return write_map's keywords for the layers besides suitability, sites, power grid."""
+        weights = self.stats.get("criterion_weights", {})
+        notes = {}
+        for c in self.spec.criteria:
+            unit = f"value in {c.unit}; " if c.unit else ""
+            notes[c.name] = f"{unit}weight {weights.get(c.name, 0.0):.2f}. {c.description}".strip()
+        su, masks = self.spec.supply, self.supply_masks
+        areas = None
+        if su is not None and {"supply_land", "supply_eligible", "supply_sea"} <= set(masks):
+            areas = SupplyAreas(
+                eligible=masks["supply_eligible"],
+                land=masks["supply_land"],
+                sea=masks["supply_sea"],
+                pv_mw_per_km2=su.pv_mw_per_km2,
+                wind_mw_per_km2=su.wind_mw_per_km2,
+                offshore_mw_per_km2=su.offshore_mw_per_km2,
+                offshore_max_shore_km=su.offshore_max_shore_km,
+            )
+        return {
+            "scores": self.scores,
+            "score_notes": notes,
+            "excluded": self.excluded,
+            "hosting": self.hosting,
+            "routes": self.routes,
+            "supply_areas": areas,
+        }
 
     def _supply_plots(self) -> dict[str, str]:
         """Inline SVG of each ranked site's hourly supply match (empty without ``[supply]``)."""

@@ -43,6 +43,7 @@ from gridsite.study.checks import check_room_for_sites
 from gridsite.study.chunked import SiteWindows, dask_client, run_chunked
 from gridsite.study.connection import connect_and_rank
 from gridsite.study.electrical import overload_rows, run_electrical
+from gridsite.study.progress import Progress, ProgressCallback, StageProgress, Step
 from gridsite.study.rasters import (
     FeatureKey,
     GridWindow,
@@ -59,12 +60,9 @@ from gridsite.study.result import SITE_COLUMNS, StudyResult, check_outputs_free,
 from gridsite.study.spill import DiskRaster, SpilledRasters
 from gridsite.study.supply import run_supply
 
-__all__ = ["GridModel", "ProgressCallback", "Study"]
+__all__ = ["GridModel", "Progress", "ProgressCallback", "Study"]
 
 log = logging.getLogger(__name__)
-
-#: Called with the name of each stage as it starts.
-ProgressCallback = Callable[[str], None]
 
 
 class Study:
@@ -126,11 +124,20 @@ class Study:
         return Study(replace(self.spec, sites=replace(self.spec.sites, count=count)))
 
     def run(self, *, progress: ProgressCallback | None = None) -> StudyResult:
-        """Run every stage and return the result (nothing is written)."""
+        """Run every stage and return the result (nothing is written).
+
+        ``progress``, if given, receives a :class:`~gridsite.study.progress.Progress` event
+        ``(stage, done, total)`` as each stage starts and as its counted steps complete (see
+        :mod:`gridsite.study.progress`). It used to receive only each stage's name as the stage
+        started: such a callback now reads ``event.stage`` from the events with ``done == 0``.
+        """
         return _Run(self.spec, progress).execute()
 
     def grid(self, *, progress: ProgressCallback | None = None) -> GridModel:
-        """Build only the power-grid model: graph, hosting capacity (with ``[electrical]``), QA."""
+        """Build only the power-grid model: graph, hosting capacity (with ``[electrical]``), QA.
+
+        ``progress`` receives :class:`~gridsite.study.progress.Progress` events, as in :meth:`run`.
+        """
         run = _Run(self.spec, progress)
         model = run.power_grid()
         model.stats["timings_s"] = dict(run.timings)
@@ -162,11 +169,12 @@ class _Run:
         self.site_weights: dict[str, float] = {}
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress is not None:
-            self.progress(name)
+    def stage(self, name: str, total: int | None = None) -> Iterator[Step]:
+        """Time the stage ``name``; yield its ``progress(done, total)`` step callable."""
+        steps = StageProgress(self.progress, name, total)
         t0 = time.perf_counter()
-        yield
+        yield steps
+        steps.finish()
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t0
 
     def vector(self, name: str, *, require: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
@@ -282,17 +290,28 @@ class _Run:
                 site_windows = SiteWindows(ch.inputs)
                 scores = cast(Mapping[str, NDArray[np.float32]], site_windows.scores)
                 values = cast(Mapping[str, NDArray[np.float32]], site_windows.values)
-                full_scores: Mapping[str, NDArray[np.float32]] = {}
+                # Whole-grid scores in files (kept with [outputs] score_tifs), memory-mapped.
+                full_scores: Mapping[str, NDArray[np.float32]] = {
+                    name: raster.array() for name, raster in ch.scores.items()
+                }
             else:
                 self._check_features(inputs)
                 # Values and scores go to disk as soon as they are done with (study.spill).
                 spilled_values, spilled_scores = SpilledRasters(), SpilledRasters()
-                r = raster_stage(
-                    inputs,
-                    GridWindow.whole(grid),
-                    value_sink=spilled_values.put,
-                    score_sink=spilled_scores.put,
-                )
+                # One step per criterion (its value is passed on once scored), one for the rest.
+                n_steps = len(spec.criteria) + 1
+                with self.stage("rasters", n_steps) as step:
+
+                    def put_value(name: str, value: NDArray[np.float32]) -> None:
+                        spilled_values.put(name, value)
+                        step(len(spilled_values), n_steps)
+
+                    r = raster_stage(
+                        inputs,
+                        GridWindow.whole(grid),
+                        value_sink=put_value,
+                        score_sink=spilled_scores.put,
+                    )
                 for name, sec in r.seconds.items():
                     self.timings[name] = self.timings.get(name, 0.0) + sec
                 surface = r.suitability
@@ -328,8 +347,8 @@ class _Run:
 
         supply = None
         if spec.supply is not None:
-            with self.stage("supply"):
-                supply = run_supply(self, table, spec=spec, grid=grid, masks=derived)
+            with self.stage("supply", len(table)) as step:
+                supply = run_supply(self, table, spec=spec, grid=grid, masks=derived, progress=step)
                 table = table.join(supply.columns)
 
         grid_model = self.power_grid()
@@ -337,7 +356,7 @@ class _Run:
         need_kv = grid_model.required_kv
         stats: dict[str, Any] = dict(grid_model.stats)
 
-        with self.stage("connection"):
+        with self.stage("connection", len(table) if spec.interconnect else None) as step:
             ic = spec.interconnect
             slope = (
                 self.raster(ic.slope_layer, grid, Resampling.bilinear)
@@ -353,6 +372,7 @@ class _Run:
                 required_kv=need_kv,
                 masks=derived,
                 slope_pct=slope,
+                progress=step,
             )
 
         with self.stage("ranking"):
@@ -421,6 +441,7 @@ class _Run:
             timings_s=dict(self.timings),
             inputs=sorted(self.inputs.items()),
             stats=stats,
+            supply_masks={k: v for k, v in derived.items() if k.startswith("supply_")},
         )
 
     def criterion_weights(self) -> dict[str, float]:
@@ -526,8 +547,8 @@ class _Run:
         hosting = None
         overloaded = pd.DataFrame()
         if spec.electrical is not None:
-            with self.stage("hosting capacity"):
-                el = run_electrical(self, graph, spec)
+            with self.stage("hosting capacity") as step:
+                el = run_electrical(self, graph, spec, progress=step)
             graph, hosting, overloaded = el.graph, el.hosting, el.overloads
             stats["hours"] = [h.__dict__ for h in el.hours]
             stats["x_ohm_per_km"] = {str(k): v for k, v in el.x_ohm_per_km.items()}

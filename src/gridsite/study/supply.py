@@ -23,6 +23,7 @@ from gridsite.errors import LayerError
 from gridsite.geo import RasterGrid, WindowedRaster
 from gridsite.spec import StudySpec, SupplySpec
 from gridsite.study.electrical import Reader
+from gridsite.study.progress import Step
 
 __all__ = ["SUPPLY_COLUMNS", "SiteSupply", "SupplyOutcome", "run_supply"]
 
@@ -77,13 +78,14 @@ def run_supply(
     spec: StudySpec,
     grid: RasterGrid,
     masks: Mapping[str, NDArray[np.bool_] | WindowedRaster],
+    progress: Step | None = None,
 ) -> SupplyOutcome:
     """Size every candidate's own PV, wind and battery to the study's hourly CFE target.
 
     ``table`` holds the candidates (``site_id``, ``x_m``, ``y_m`` in the study CRS, metres);
     ``masks`` the masks of :func:`~gridsite.study.rasters.derived_masks` (``supply_land``,
     ``supply_eligible``, ``supply_sea``), as arrays or read by window: only the windows around
-    the sites are read.
+    the sites are read. ``progress(done, total)`` counts the sites whose sizing has converged.
     """
     su = spec.supply
     assert su is not None  # the caller checks
@@ -136,6 +138,7 @@ def run_supply(
         pv_km2_per_mw=1.0 / d_pv if d_pv > 0 else 0.0,
         wind_km2_per_mw=1.0 / d_wind if d_wind > 0 else 0.0,
         bess_duration_max_h=su.bess_duration_max_h,
+        progress=progress,
     )
     rows = []
     hourly: dict[str, SiteSupply] = {}
