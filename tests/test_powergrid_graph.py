@@ -356,3 +356,26 @@ def test_korea_graph():
     # circuits summed over merged edges equal the per-line circuits from cables
     total = sum(max(1, int(c) // 3) for c in lines["circuits"])
     assert sum(d["circuits"] for _, _, d in G.edges(data=True) if d["kind"] == "line") == total
+
+
+def test_lines_far_from_their_rating_class_are_named(caplog):
+    # Korea's 354 kV lines are within 3 % of the 345 kV class: no warning. 220 kV lines of another
+    # grid would take the 154 kV rating (43 % away) under the default table: one WARNING names them.
+    with caplog.at_level(logging.WARNING, logger="gridsite.powergrid.graph"):
+        graph_from_pypsa_tables(tiny_buses(), tiny_lines(), crs=CRS)
+    assert not [r for r in caplog.records if "rating of a voltage class" in r.message]
+    lines = tiny_lines()
+    lines.loc[lines["line_id"] == "L3", "voltage"] = 220_000
+    with caplog.at_level(logging.WARNING, logger="gridsite.powergrid.graph"):
+        graph_from_pypsa_tables(tiny_buses(), lines, crs=CRS)
+    (warning,) = [r for r in caplog.records if "rating of a voltage class" in r.message]
+    assert "lines at 220 kV" in warning.message and "rating_mva_per_circuit" in warning.message
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gridsite.powergrid.graph"):
+        graph_from_pypsa_tables(
+            tiny_buses(),
+            lines,
+            crs=CRS,
+            rating_mva_per_circuit=((154, 452), (220, 900), (345, 2173), (765, 7290)),
+        )
+    assert not [r for r in caplog.records if "rating of a voltage class" in r.message]

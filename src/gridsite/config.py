@@ -212,6 +212,7 @@ class PowerGridSection(_Model):
     rating_source: str = PowerGridSpec.rating_source
     min_connection_kv: float = Field(default=154.0, gt=0)
     backbone_kv: float = Field(default=765.0, gt=0)
+    feeds_kv: float = Field(default=345.0, gt=0)
     power_factor: float = Field(default=1.0, gt=0, le=1)
 
 
@@ -880,6 +881,7 @@ def load_study(
             rating_source=pg.rating_source,
             min_connection_kv=pg.min_connection_kv,
             backbone_kv=pg.backbone_kv,
+            feeds_kv=pg.feeds_kv,
             power_factor=pg.power_factor,
         ),
         ranking=_ranking_spec(model.ranking),

@@ -287,6 +287,7 @@ class PowerGridSpec:
     )
     min_connection_kv: float = 154.0
     backbone_kv: float = 765.0
+    feeds_kv: float = 345.0
     power_factor: float = 1.0
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "graph_summary",
     "graph_to_gdfs",
     "rating_mva_for_voltage",
+    "warn_far_from_class",
 ]
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,39 @@ def rating_mva_for_voltage(
     classes = _rating_table(rating_mva_per_circuit)
     nearest = min(classes, key=lambda kv_mva: (abs(kv_mva[0] - voltage_kv), kv_mva[0]))
     return nearest[1]
+
+
+#: A line more than this fraction away from its rating class is logged: its rating is a guess.
+FAR_FROM_CLASS = 0.2
+
+
+def warn_far_from_class(
+    voltages_kv: Iterable[float], rating_mva_per_circuit: Sequence[tuple[float, float]]
+) -> list[float]:
+    """Log one WARNING for line voltages far (> 20 %) from the rating class they are given.
+
+    A grid outside Korea with the default (KEPCO) table would otherwise rate its 220 kV lines
+    as 154 kV ones and its 500 kV lines as 345 kV ones without a word. Returns the voltages named.
+
+    Examples
+    --------
+    >>> warn_far_from_class([154.0, 180.0, 220.0], ((154, 452), (345, 2173)))
+    [220.0]
+    """
+    classes = _rating_table(rating_mva_per_circuit)
+    far = []
+    for kv in sorted({float(v) for v in voltages_kv if v == v and v > 0}):
+        cls, _ = min(classes, key=lambda kv_mva: (abs(kv_mva[0] - kv), kv_mva[0]))
+        if abs(kv - cls) > FAR_FROM_CLASS * cls:
+            far.append(kv)
+    if far:
+        logger.warning(
+            "lines at %s kV take the rating of a voltage class more than 20 %% away (classes: %s "
+            "kV): set [powergrid] rating_mva_per_circuit to this grid's per-circuit ratings",
+            ", ".join(f"{kv:g}" for kv in far),
+            ", ".join(f"{kv:g}" for kv, _ in classes),
+        )
+    return far
 
 
 def graph_from_pypsa_tables(
@@ -194,6 +228,7 @@ def graph_from_pypsa_tables(
             + "\nPass PyPSA-Earth build_osm_network tables (voltages in V, lengths in m)."
         )
 
+    warn_far_from_class(pd.to_numeric(lines["voltage"], errors="coerce") / 1000.0, ratings)
     G = nx.Graph()
     _add_buses(G, buses, to_xy)
     skipped: dict[str, int] = {

@@ -62,6 +62,21 @@ def connect_and_rank(
     pg = spec.powergrid
     campus_mw = spec.campus.campus_mw
     hc = hosting.set_index("bus_id") if hosting is not None else None
+    top_kv = max((float(kv) for _, kv in graph.nodes(data="voltage_kv") if kv == kv), default=0.0)
+    for key, kv, column in (
+        ("backbone_kv", pg.backbone_kv, "backbone_path_km"),
+        ("feeds_kv", pg.feeds_kv, "independent_feeds"),
+    ):
+        if kv > top_kv:
+            log.warning(
+                "no bus of the power grid reaches [powergrid] %s = %g kV (the highest is %g kV): "
+                "%s will be empty or 0 for every site; set %s to this grid's backbone voltage",
+                key,
+                kv,
+                top_kv,
+                column,
+                key,
+            )
     if spec.interconnect is None:
         conn = connect_sites(
             graph,
@@ -97,7 +112,9 @@ def connect_and_rank(
         rev = {b: station_capacity_mw(graph, b, power_factor=pg.power_factor) for b in subs}
         sites["capacity_mw"] = sites["substation_id"].map(rev)
     sites["required_kv"] = required_kv
-    feeds = independent_feeds(graph, sites["substation_id"].dropna().unique(), backbone_kv=345.0)
+    feeds = independent_feeds(
+        graph, sites["substation_id"].dropna().unique(), backbone_kv=pg.feeds_kv
+    )
     sites["independent_feeds"] = sites["substation_id"].map(feeds).astype("Int64")
     if spec.interconnect is not None:
         sites = _add_timeline(sites, spec)
