@@ -10,7 +10,7 @@ MAP_ASSETS := $(VENV)/share/gridsite/map-assets
 # Debian packages: headless Chromium and its WebDriver for the map's browser tests.
 DEBS := chromium chromium-driver
 
-.PHONY: run test lint types imports pytest bench clean assets debs
+.PHONY: run test lint types imports pytest bench clean assets debs screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ assets:
 	  rm "$(MAP_ASSETS).tmp/$$tgz"; \
 	done
 	rm -rf $(MAP_ASSETS) && mv $(MAP_ASSETS).tmp $(MAP_ASSETS)
+
+# The README's screenshots (docs/img) from the Korea run in headless Chromium; Korean names need
+# a CJK font, installed here only (the tests do not need it).
+screenshots: $(STAMP)
+	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+	  sudo=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-noto-cjk; }
+	$(BIN)/python docs/make_screenshots.py
 
 run: $(STAMP)
 	$(BIN)/gridsite run $(STUDY) $(ARGS)
