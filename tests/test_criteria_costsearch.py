@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.graph import MCP_Geometric
 
-from gridsite.criteria.costsearch import accumulate_cells
+from gridsite.criteria.costsearch import accumulate_cells, prepare_cost
 
 
 def mcp_costs(cost: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -103,20 +103,23 @@ def test_property_equals_mcp_geometric(
     np.testing.assert_array_equal(accumulate_cells(cost, starts), mcp_costs(cost, starts))
 
 
-def test_barriers_and_dtypes_read_in_place() -> None:
-    # Barriers are checked by the search itself and the raster is read in its own dtype: the
-    # result equals MCP on a float64 copy with the barrier cells set to inf.
+def test_prepared_barriers_and_dtypes_equal_mcp_geometric() -> None:
+    # prepare_cost turns NaN and barrier cells to inf in a float64 copy of any real dtype, with
+    # a blank (all inf) result raster filled in the same pass; the search then equals MCP on a
+    # float64 raster with those cells set to inf.
     cost64 = np.round(random_cost(10, (80, 70), 9.0, 0.1))
     cost64[np.isinf(cost64)] = np.nan
     barriers = np.random.default_rng(10).random(cost64.shape) < 0.15
     reference = np.where(barriers | np.isnan(cost64), np.inf, cost64)
     starts = np.flatnonzero(np.isfinite(reference))[[0, 2000]]
-    expected = mcp_costs(reference, starts)
-    for cost in (cost64, cost64.astype(np.float32)):
-        got = accumulate_cells(cost, starts, barriers=barriers)
-        np.testing.assert_array_equal(got, expected)
-    whole = np.nan_to_num(cost64, nan=1.0).astype(np.int32)  # integer costs, no NaN possible
-    reference = np.where(barriers, np.inf, whole.astype(np.float64))
-    np.testing.assert_array_equal(
-        accumulate_cells(whole, starts, barriers=barriers), mcp_costs(reference, starts)
-    )
+    whole = np.nan_to_num(cost64, nan=1.0).astype(np.int32)
+    for cost, ref in (
+        (cost64, reference),
+        (cost64.astype(np.float32), reference),
+        (whole, np.where(barriers, np.inf, whole.astype(np.float64))),
+    ):
+        prepared, blank, lo, hi, negative = prepare_cost(cost, barriers)
+        assert np.isinf(blank).all() and not negative
+        got = accumulate_cells(prepared, starts, cost_range=(lo, hi), out=blank)
+        assert got is blank
+        np.testing.assert_array_equal(got, mcp_costs(ref, starts))

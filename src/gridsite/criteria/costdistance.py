@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from skimage.graph import MCP_Geometric
 
-from gridsite.criteria.costsearch import accumulate_cells, scan_cost
+from gridsite.criteria.costsearch import accumulate_cells, prepare_cost
 from gridsite.errors import NoPathError
 from gridsite.geo import WindowedRaster
 
@@ -74,6 +74,28 @@ def _prepare_cost(
             raise ValueError(f"barriers shape {mask.shape} differs from cost shape {arr.shape}")
         arr[mask] = np.inf
     return arr
+
+
+def _prepare_cost_fast(
+    cost: NDArray[np.floating] | NDArray[np.integer],
+    barriers: NDArray[np.bool_] | None,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float]:
+    """:func:`_prepare_cost` in one compiled pass, with an ``inf`` raster for the result.
+
+    Also returns the cheapest and dearest finite cost.
+    """
+    arr = np.asarray(cost)
+    if arr.ndim != 2:
+        raise ValueError(f"cost must be a 2-D raster, got an array of shape {arr.shape}")
+    if barriers is not None and np.shape(barriers) != arr.shape:
+        raise ValueError(f"barriers shape {np.shape(barriers)} differs from cost shape {arr.shape}")
+    prepared, blank, cheapest, dearest, negative = prepare_cost(arr, barriers)
+    if negative:
+        raise ValueError(
+            "cost has negative values; costs must be >= 0 (mark impassable cells with NaN, inf or "
+            "the barriers mask instead)"
+        )
+    return prepared, blank, cheapest, dearest
 
 
 def _check_cell(cell: Sequence[int], shape: tuple[int, ...], what: str) -> Cell:
@@ -132,21 +154,7 @@ def accumulated_cost(
     [[0.0, 2.0], [2.0, 2.8284]]
     """
     scale = _check_resolution(resolution_m, length_unit_m)
-    arr = np.asarray(cost)
-    if arr.ndim != 2:
-        raise ValueError(f"cost must be a 2-D raster, got an array of shape {arr.shape}")
-    blocked = None
-    if barriers is not None:
-        blocked = np.asarray(barriers, dtype=bool)
-        if blocked.shape != arr.shape:
-            raise ValueError(f"barriers shape {blocked.shape} differs from cost shape {arr.shape}")
-    # One read-only pass: the search reads the caller's raster and barriers, copying neither.
-    cheapest, dearest, negative = scan_cost(arr, blocked)
-    if negative:
-        raise ValueError(
-            "cost has negative values; costs must be >= 0 (mark impassable cells with NaN, inf or "
-            "the barriers mask instead)"
-        )
+    arr, blank, cheapest, dearest = _prepare_cost_fast(cost, barriers)
     if isinstance(sources, np.ndarray):
         src_mask = np.asarray(sources, dtype=bool)
         if src_mask.shape != arr.shape:
@@ -158,10 +166,8 @@ def accumulated_cost(
     if starts.size == 0:
         raise ValueError("sources is empty; give at least one source cell")
     # A source on an impassable cell reaches nothing, as in r.cost.
-    passable = np.isfinite(arr.reshape(-1)[starts])
-    if blocked is not None:
-        passable &= ~blocked.reshape(-1)[starts]
-    out = accumulate_cells(arr, starts[passable], barriers=blocked, cost_range=(cheapest, dearest))
+    passable = starts[np.isfinite(arr.reshape(-1)[starts])]
+    out = accumulate_cells(arr, passable, cost_range=(cheapest, dearest), out=blank)
     out *= scale
     return out
 

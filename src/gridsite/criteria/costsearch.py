@@ -16,9 +16,7 @@ The step between neighbours ``a`` and ``b`` costs ``(c_a + c_b) / 2 x 1`` for a 
 
 Queued entries live in one pool of linked lists, one list per bucket slot, with a free list, so
 memory grows with the search front, not with the raster; the buckets form a ring of
-``max step / delta + 3`` slots (no queued cell is farther ahead than one step). The search reads
-the caller's cost raster and barrier mask in place (any real dtype): the only raster it
-allocates is the accumulated cost.
+``max step / delta + 3`` slots (no queued cell is farther ahead than one step).
 """
 
 from __future__ import annotations
@@ -30,112 +28,99 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["accumulate_cells", "scan_cost"]
+__all__ = ["accumulate_cells", "prepare_cost"]
 
 #: Most bucket slots in the ring; a wider bucket (more re-expansions) beyond that.
 _MAX_SLOTS = 1 << 20
 _SQRT2 = math.sqrt(2.0)
-# The 8 neighbours and half their step length (cells): 0.5 and 0.5 sqrt(2). Half of a float
-# is exact, so ``(a + b) * half`` rounds once, as ``MCP_Geometric``'s ``(a + b) / 2 * length``.
-_D_ROW = np.array((-1, -1, -1, 0, 0, 1, 1, 1))
-_D_COL = np.array((-1, 0, 1, -1, 1, -1, 0, 1))
-_HALF_STEP = 0.5 * np.array((_SQRT2, 1.0, _SQRT2, 1.0, 1.0, _SQRT2, 1.0, _SQRT2))
+
+
+# Indices into the search's state vector, which lets the compiled loop stop when its entry pool
+# is nearly full and carry on after the pool has grown (arrays are never reassigned inside it).
+_BUCKET, _FREE, _USED, _QUEUED, _TO_REACH = range(5)
+_DONE = -1
 
 
 def _search(
     cost: Any,
-    blocked: Any,
-    acc: Any,
-    n_cols: int,
-    inv_delta: float,
+    delta: float,
     n_slots: int,
-    starts: Any,
+    acc: Any,
     stop: Any,
-    to_reach: int,
+    head: Any,
+    e_cell: Any,
+    e_next: Any,
+    e_acc: Any,
+    state: Any,
 ) -> None:  # pragma: no cover - compiled
-    """Expand the buckets in order until none is left (or every ``stop`` cell is final).
-
-    ``cost``, ``blocked`` (empty: no barriers) and ``acc`` are flat views of the rasters.
-    """
-    n_rows = cost.shape[0] // n_cols
-    use_blocked = blocked.shape[0] > 0
-    cap = max(1 << 12, 2 * starts.shape[0])
-    e_cell = np.empty(cap, np.int64)
-    e_acc = np.empty(cap, np.float64)
-    e_next = np.empty(cap, np.int64)
-    head = np.full(n_slots, -1, np.int64)
-    # The starts, queued in bucket 0.
-    for i in range(starts.shape[0]):
-        acc[starts[i]] = 0.0
-        e_cell[i], e_acc[i], e_next[i] = starts[i], 0.0, head[0]
-        head[0] = i
-    free, used, queued = -1, starts.shape[0], starts.shape[0]
-    bucket = 0
+    n_rows, n_cols = cost.shape
+    cap = e_cell.shape[0]
+    d_row = np.array((-1, -1, -1, 0, 0, 1, 1, 1))
+    d_col = np.array((-1, 0, 1, -1, 1, -1, 0, 1))
+    step = np.array((_SQRT2, 1.0, _SQRT2, 1.0, 1.0, _SQRT2, 1.0, _SQRT2))
+    bucket, free, used, queued = state[_BUCKET], state[_FREE], state[_USED], state[_QUEUED]
     while queued > 0:
         slot = bucket % n_slots
         while head[slot] >= 0:
-            if used + 8 > cap:  # room for this cell's neighbours
-                cap *= 2
-                e_cell = _grown_c(e_cell, cap)
-                e_acc = _grown_c(e_acc, cap)
-                e_next = _grown_c(e_next, cap)
+            if used + 8 > cap:
+                state[_BUCKET], state[_FREE], state[_USED] = bucket, free, used
+                state[_QUEUED] = queued
+                return  # the caller grows the pool and calls again
             e = head[slot]
             head[slot] = e_next[e]
             e_next[e] = free
             free = e
             queued -= 1
             cell = e_cell[e]
-            here = acc[cell]
-            if e_acc[e] != here:
-                continue  # improved since it was queued; its newer entry expands it
             r = cell // n_cols
             c = cell - r * n_cols
-            inner = 0 < r < n_rows - 1 and 0 < c < n_cols - 1
-            cost_here = float(cost[cell])
+            here = acc[r, c]
+            if e_acc[e] != here:
+                continue  # improved since it was queued; its newer entry expands it
+            cost_here = cost[r, c]
             for k in range(8):
-                if not inner and not (0 <= r + _D_ROW[k] < n_rows and 0 <= c + _D_COL[k] < n_cols):
+                rr = r + d_row[k]
+                cc = c + d_col[k]
+                if rr < 0 or rr >= n_rows or cc < 0 or cc >= n_cols:
                     continue
-                nb = cell + _D_ROW[k] * n_cols + _D_COL[k]
-                cost_next = float(cost[nb])
-                if not math.isfinite(cost_next) or (use_blocked and blocked[nb]):
+                cost_next = cost[rr, cc]
+                if not math.isfinite(cost_next):
                     continue
-                new = here + (cost_here + cost_next) * _HALF_STEP[k]
-                if new < acc[nb]:
-                    acc[nb] = new
+                new = here + (cost_here + cost_next) * 0.5 * step[k]
+                if new < acc[rr, cc]:
+                    acc[rr, cc] = new
+                    b = int(new / delta)
+                    if b < bucket:
+                        b = bucket
                     if free >= 0:
                         e = free
                         free = e_next[e]
                     else:
                         e = used
                         used += 1
-                    ns = int(new * inv_delta) % n_slots
-                    e_cell[e], e_acc[e], e_next[e] = nb, new, head[ns]
+                    ns = b % n_slots
+                    e_cell[e] = rr * n_cols + cc
+                    e_acc[e] = new
+                    e_next[e] = head[ns]
                     head[ns] = e
                     queued += 1
-        if to_reach > 0:
-            # Every cell of this bucket or an earlier one is final now.
+        if stop.shape[0] > 0:
+            # Every cell below the next bucket is final now.
             reached = 0
             for t in range(stop.shape[0]):
-                reach = acc[stop[t]]
-                if reach < np.inf and int(reach * inv_delta) <= bucket:
+                if acc[stop[t] // n_cols, stop[t] % n_cols] < (bucket + 1) * delta:
                     reached += 1
-            if reached == to_reach:
-                return
+            if reached == state[_TO_REACH]:
+                break
         bucket += 1
+    state[_QUEUED] = _DONE
 
 
-def _grown(a: Any, cap: int) -> Any:  # pragma: no cover - compiled
-    out = np.empty(cap, a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-_grown_c = numba.njit(cache=True, nogil=True)(_grown)
 _search_c = numba.njit(cache=True, nogil=True)(_search)
 
 
-def _scan(
-    cost: Any, barriers: Any, low: Any, high: Any, negative: Any
+def _prepare(
+    cost: Any, barriers: Any, out: Any, blank: Any, low: Any, high: Any, negative: Any
 ) -> None:  # pragma: no cover - compiled
     n_rows, n_cols = cost.shape
     blocks = low.shape[0]
@@ -148,50 +133,62 @@ def _scan(
                 v = float(cost[i, j])
                 if v < 0:
                     neg = True
-                if math.isfinite(v) and not (use_barriers and barriers[i, j]):
-                    lo = min(lo, v)
-                    hi = max(hi, v)
+                if math.isnan(v) or (use_barriers and barriers[i, j]):
+                    v = np.inf
+                out[i, j] = v
+                blank[i, j] = np.inf
+                if v < lo:
+                    lo = v
+                if v > hi and v < np.inf:
+                    hi = v
         low[b], high[b], negative[b] = lo, hi, neg
 
 
-_scan_c = numba.njit(cache=True, parallel=True)(_scan)
+_prepare_c = numba.njit(cache=True, parallel=True)(_prepare)
 
 
-def _fill(out: Any, value: float) -> None:  # pragma: no cover - compiled
-    for i in numba.prange(out.shape[0]):
-        out[i] = value
-
-
-_fill_c = numba.njit(cache=True, parallel=True)(_fill)
-
-
-def scan_cost(
+def prepare_cost(
     cost: NDArray[np.floating[Any]] | NDArray[np.integer[Any]],
     barriers: NDArray[np.bool_] | None = None,
-) -> tuple[float, float, bool]:
-    """Return the cheapest and dearest passable cost and whether any cost is negative.
+) -> tuple[NDArray[np.float64], NDArray[np.float64], float, float, bool]:
+    """Return the cost as float64 with NaN and barrier cells ``inf``, in one pass on all cores.
 
-    Passable cells have a finite cost and are not ``barriers``; the cheapest and dearest are inf
-    and -inf when there is none. One read-only pass over a 2-D ``cost`` on all cores.
+    Also returns a raster of ``inf`` of the same shape for :func:`accumulate_cells` to fill
+    (``out``: written in the same pass, so that its pages are first touched on all cores rather
+    than by one thread), the cheapest and dearest finite cost (inf and -inf when there is none)
+    and whether any cost is negative, which the caller refuses.
 
     Examples
     --------
-    >>> scan_cost(np.array([[1.0, np.nan], [3.0, 2.0]]), np.array([[0, 0], [1, 0]], dtype=bool))
-    (1.0, 2.0, False)
+    >>> prepared, blank, lo, hi, negative = prepare_cost(
+    ...     np.array([[1.0, np.nan], [3.0, 2.0]]), np.array([[False, False], [True, False]]))
+    >>> prepared.tolist(), blank.tolist(), lo, hi, negative
+    ([[1.0, inf], [inf, 2.0]], [[inf, inf], [inf, inf]], 1.0, 2.0, False)
     """
-    cost = np.ascontiguousarray(cost)
-    if cost.size == 0:
-        return math.inf, -math.inf, False
+    cost = np.asarray(cost)
+    out = np.empty(cost.shape, dtype=np.float64)
+    blank = np.empty(cost.shape, dtype=np.float64)
     blocks = 4 * int(numba.get_num_threads())
     low, high = np.empty(blocks), np.empty(blocks)
     negative = np.zeros(blocks, dtype=bool)
     mask = np.zeros((0, 0), dtype=bool) if barriers is None else np.asarray(barriers, dtype=bool)
-    _scan_c(cost, np.ascontiguousarray(mask), low, high, negative)
-    return float(low.min()), float(high.max()), bool(negative.any())
+    if cost.size:
+        _prepare_c(
+            np.ascontiguousarray(cost), np.ascontiguousarray(mask), out, blank, low, high, negative
+        )
+        return out, blank, float(low.min()), float(high.max()), bool(negative.any())
+    return out, blank, math.inf, -math.inf, False
 
 
-def _bucket_width(cheapest: float, dearest: float) -> tuple[float, int]:
+def _bucket_width(cost: NDArray[np.float64]) -> tuple[float, int]:
     """Return the bucket width (the cheapest step, or wider) and the number of ring slots."""
+    finite = cost[np.isfinite(cost)]
+    if finite.size == 0:
+        return 1.0, 3
+    return _bucket_width_of(float(finite.min()), float(finite.max()))
+
+
+def _bucket_width_of(cheapest: float, dearest: float) -> tuple[float, int]:
     if not math.isfinite(cheapest):
         return 1.0, 3
     largest_step = dearest * _SQRT2
@@ -202,30 +199,31 @@ def _bucket_width(cheapest: float, dearest: float) -> tuple[float, int]:
 
 
 def accumulate_cells(
-    cost: NDArray[np.floating[Any]] | NDArray[np.integer[Any]],
+    cost: NDArray[np.float64],
     starts: NDArray[np.int64],
     stop: NDArray[np.int64] | None = None,
     *,
-    barriers: NDArray[np.bool_] | None = None,
     cost_range: tuple[float, float] | None = None,
+    out: NDArray[np.float64] | None = None,
 ) -> NDArray[np.float64]:
     """Return the least accumulated cost (cost x cells) from the nearest start to every cell.
 
     Parameters
     ----------
     cost
-        2-D raster of costs ``>= 0`` (any real dtype, read as float64; not copied when
-        C-contiguous); NaN and ``inf`` cells cannot be entered.
+        C-contiguous float64 raster, ``>= 0``; ``inf`` cells cannot be entered (NaN must have been
+        replaced by ``inf``).
     starts
-        Flat indices (``row * cols + col``) of the start cells; each must be passable.
+        Flat indices (``row * cols + col``) of the start cells; each must have a finite cost.
     stop
         Optional flat indices of cells to reach: the search stops once all of them are final,
         leaving cells not yet final with costs that may be too high (or ``inf``).
-    barriers
-        Optional boolean raster of cells that cannot be entered.
     cost_range
-        The cheapest and dearest passable cost, if known (:func:`scan_cost` returns them); else
-        they are found here.
+        The cheapest and dearest finite cost, if known (:func:`prepare_cost` returns them);
+        else they are found here.
+    out
+        Optional float64 raster of ``cost``'s shape, all ``inf``, to hold the result (the blank
+        :func:`prepare_cost` returns); else one is allocated.
 
     Returns
     -------
@@ -238,38 +236,32 @@ def accumulate_cells(
     >>> acc.round(4).tolist()
     [[0.0, 1.0, 2.0], [1.0, 1.4142, 2.4142]]
     """
-    cost = np.ascontiguousarray(cost)
-    blocked = np.zeros(0, np.bool_)
-    if barriers is not None:
-        blocked = np.ascontiguousarray(barriers, dtype=np.bool_).ravel()
-    acc = np.empty(cost.shape, np.float64)
-    flat_acc = acc.reshape(-1)
-    _fill_c(flat_acc, np.inf)  # first touch of the pages on all cores
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    acc = np.full(cost.shape, np.inf) if out is None else out
     starts = np.unique(np.asarray(starts, dtype=np.int64))
     if starts.size == 0 or cost.size == 0:
         return acc
-    if cost_range is None:
-        cheapest, dearest, _ = scan_cost(cost, barriers)
-    else:
-        cheapest, dearest = cost_range
-    delta, n_slots = _bucket_width(cheapest, dearest)
+    delta, n_slots = _bucket_width(cost) if cost_range is None else _bucket_width_of(*cost_range)
     stop_arr = np.empty(0, np.int64) if stop is None else np.asarray(stop, dtype=np.int64)
-    flat_cost = cost.reshape(-1)
-    to_reach = 0
-    if stop_arr.size:
-        open_stop = np.isfinite(flat_cost[stop_arr])
-        if blocked.size:
-            open_stop &= ~blocked[stop_arr]
-        to_reach = int(open_stop.sum())
-    _search_c(
-        flat_cost,
-        blocked,
-        flat_acc,
-        cost.shape[1],
-        1.0 / delta,
-        n_slots,
-        starts,
-        stop_arr,
-        to_reach,
-    )
-    return acc
+    flat_cost = cost.ravel()
+    to_reach = int(np.isfinite(flat_cost[stop_arr]).sum()) if stop_arr.size else 0
+    cap = max(1 << 12, 4 * starts.size)
+    e_cell = np.empty(cap, np.int64)
+    e_next = np.empty(cap, np.int64)
+    e_acc = np.zeros(cap, np.float64)
+    head = np.full(n_slots, -1, np.int64)
+    # The starts, queued in bucket 0 as one linked list.
+    n = starts.size
+    e_cell[:n] = starts
+    e_next[: n - 1] = np.arange(1, n)
+    e_next[n - 1] = -1
+    head[0] = 0
+    acc.ravel()[starts] = 0.0
+    state = np.array([0, -1, n, n, to_reach], dtype=np.int64)
+    while True:
+        _search_c(cost, delta, n_slots, acc, stop_arr, head, e_cell, e_next, e_acc, state)
+        if state[_QUEUED] == _DONE:
+            return acc
+        cap *= 2
+        e_cell, e_next = np.resize(e_cell, cap), np.resize(e_next, cap)
+        e_acc = np.resize(e_acc, cap)
