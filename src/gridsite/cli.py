@@ -238,11 +238,24 @@ def run(
         table = result.sites[cols].head(10).copy()
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
         click.echo(f"\n{len(result.sites)} sites; outputs in {out}/:")
-        for p in written:
-            if p.suffix != ".svg":
-                click.echo(f"  {p.name}")
-        if result.supply:
-            click.echo(f"  supply_plots/ ({len(result.supply)} SVG plots)")
+        for line in _listing(written, out):
+            click.echo(f"  {line}")
+
+
+def _listing(written: list[Path], out: Path) -> list[str]:
+    """List the files written into ``out``, a folder as one line with its count of files."""
+    folders: dict[str, int] = {}
+    lines: list[str] = []
+    for p in written:
+        parts = p.relative_to(out).parts
+        if len(parts) == 1:
+            lines.append(parts[0])
+        elif parts[0] not in folders:
+            folders[parts[0]] = 1
+            lines.append(parts[0] + "/")
+        else:
+            folders[parts[0]] += 1
+    return [f"{x} ({folders[x[:-1]]} files)" if x.endswith("/") else x for x in lines]
 
 
 @main.command()

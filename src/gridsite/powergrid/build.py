@@ -56,7 +56,6 @@ from gridsite.powergrid.graph import (
     _rating_table,
     circuits_from_cables,
     rating_mva_for_voltage,
-    warn_far_from_class,
 )
 from gridsite.powergrid.qa import LINE_END_SYMBOL, grid_qa, qa_row, qa_table
 
@@ -167,7 +166,6 @@ def graph_from_osm_lines(
     buses = _station_buses(points, stations, to_lonlat)
     parts = _line_parts(lines, crs, cables_column, to_lonlat, issues)
 
-    warn_far_from_class([p.group[0] for p in parts if not p.group[1]], ratings)
     G = nx.Graph()
     branches: dict[tuple[str, str], _Branch] = {}
     counters = {"J": 0, "E": 0}

@@ -228,7 +228,9 @@ def graph_from_pypsa_tables(
             + "\nPass PyPSA-Earth build_osm_network tables (voltages in V, lengths in m)."
         )
 
-    warn_far_from_class(pd.to_numeric(lines["voltage"], errors="coerce") / 1000.0, ratings)
+    line_kv = pd.to_numeric(lines["voltage"], errors="coerce") / 1000.0
+    ac = ~np.asarray(_bool_column(lines, "dc"), dtype=bool)  # HVDC links have no AC class
+    warn_far_from_class(line_kv[ac], ratings)
     G = nx.Graph()
     _add_buses(G, buses, to_xy)
     skipped: dict[str, int] = {
