@@ -36,6 +36,7 @@ __all__ = [
     "MANIFEST_SCHEMA",
     "build_manifest",
     "file_sha256",
+    "input_records",
     "input_sha256",
     "package_versions",
     "write_manifest",
@@ -123,6 +124,19 @@ def input_sha256(path: Path) -> tuple[str, int] | None:
     if path.is_dir():
         return _tree_sha256(path)
     return None
+
+
+def input_records(inputs: Sequence[tuple[str, Path]]) -> list[dict[str, Any]]:
+    """Return ``{name, path, sha256, bytes}`` of every input, hashed as :func:`input_sha256`.
+
+    Computed once per run and shared by the manifest and the site pages' lineage.
+
+    Raises
+    ------
+    LayerError
+        If an input does not exist.
+    """
+    return [_input_record(name, path) for name, path in inputs]
 
 
 def _input_record(name: str, path: Path) -> dict[str, Any]:
@@ -214,6 +228,7 @@ def build_manifest(
     attributions: Sequence[Mapping[str, str]],
     outputs: Sequence[Path],
     output_root: Path | None = None,
+    inputs_hashed: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Describe a run: inputs with SHA-256 checksums, configuration, versions, timings, outputs.
 
@@ -236,6 +251,9 @@ def build_manifest(
     output_root
         The folder the outputs were written to; their paths are recorded relative to it, so
         that the manifest stays true when the folder is moved. None: as given.
+    inputs_hashed
+        The records of ``inputs`` from :func:`input_records`, when the caller has them already
+        (they are not hashed again); None: hashed here.
 
     Returns
     -------
@@ -256,7 +274,9 @@ def build_manifest(
         "study_name": study_name,
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "config": _jsonable(config, "config"),
-        "inputs": [_input_record(name, path) for name, path in inputs],
+        "inputs": [dict(r) for r in inputs_hashed]
+        if inputs_hashed is not None
+        else input_records(inputs),
         "outputs": [_output_record(path, output_root) for path in outputs],
         "timings_s": {str(k): _jsonable(float(v), f"timings_s.{k}") for k, v in timings_s.items()},
         "versions": package_versions(),

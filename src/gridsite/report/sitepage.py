@@ -159,7 +159,7 @@ def write_site_pages(
     routes: gpd.GeoDataFrame | None = None,
     supply_plots: Mapping[str, str] | None = None,
     score_weights: Mapping[str, float] | None = None,
-    inputs: Sequence[tuple[str, Path]] = (),
+    inputs: Sequence[Mapping[str, Any]] = (),
     attributions: Sequence[Mapping[str, str]] = (),
     map_href: str | None = "../map.html",
 ) -> list[Path]:
@@ -186,7 +186,8 @@ def write_site_pages(
     score_weights
         Weight of each ``score_<name>`` column in the site score, shown beside the parts.
     inputs
-        ``(layer name, path)`` of every file the run read; hashed here for the lineage.
+        ``{name, path, sha256, bytes}`` of every file the run read
+        (:func:`gridsite.report.manifest.input_records`), for the lineage.
     attributions
         ``{layer, licence, attribution}`` of the data used.
     map_href

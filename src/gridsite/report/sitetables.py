@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from gridsite.report.manifest import input_sha256, package_versions
+from gridsite.report.manifest import package_versions
 from gridsite.spec import StudySpec
 
 __all__ = [
@@ -162,7 +162,7 @@ def with_unit(value: Any, unit: str, form: str) -> str:
 
 def lineage_html(
     spec: StudySpec,
-    inputs: Sequence[tuple[str, Path]],
+    inputs: Sequence[Mapping[str, Any]],
     attributions: Sequence[Mapping[str, str]],
     *,
     crs_name: str,
@@ -175,8 +175,9 @@ def lineage_html(
     spec
         The study: name, title, resolution, campus, methods.
     inputs
-        ``(layer name, path)`` of every file read; each is hashed here (sha256; a folder as a
-        tree, like the manifest) and shown with its path relative to the data root.
+        ``{name, path, sha256, bytes}`` of every file read
+        (:func:`gridsite.report.manifest.input_records`, the manifest's own records), shown with
+        the path relative to the data root.
     attributions
         ``{layer, licence, attribution}`` of the data used.
     crs_name
@@ -194,11 +195,11 @@ def lineage_html(
         ("Weights", spec.weights.method),
     )
     rows = []
-    for name, path in inputs:
-        hashed = input_sha256(Path(path))
-        sha, size = hashed if hashed is not None else (MISSING, None)
+    for record in inputs:
+        name, path = record["name"], Path(record["path"])
+        sha, size = record.get("sha256", MISSING), record.get("bytes")
         rows.append(
-            f"<tr><th>{esc(name)}</th><td><code>{esc(_relative(Path(path), spec))}</code></td>"
+            f"<tr><th>{esc(name)}</th><td><code>{esc(_relative(path, spec))}</code></td>"
             f'<td><code>{esc(sha)}</code></td><td class="num">{fmt(size, ",.0f")}</td></tr>'
         )
     licences = "".join(

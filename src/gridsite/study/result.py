@@ -21,7 +21,7 @@ from gridsite.mcda.sensitivity import one_at_a_time
 from gridsite.powergrid.graph import graph_to_gdfs
 from gridsite.report.atomic import atomic_write_text, staged_folder
 from gridsite.report.gpkg import write_sites_gpkg
-from gridsite.report.manifest import build_manifest, write_manifest
+from gridsite.report.manifest import build_manifest, input_records, write_manifest
 from gridsite.report.mapassets import MapAssetMode
 from gridsite.report.overlay import SupplyAreas
 from gridsite.report.qml import write_suitability_qml
@@ -259,6 +259,7 @@ class StudyResult:
         grid = self.suitability.grid
         buses, lines = graph_to_gdfs(self.grid_graph)
         attributions = self.attributions()
+        hashed_inputs = input_records(self.inputs)  # once, for the manifest and the site pages
         written = [
             write_geojson(sites_wgs, paths["sites.geojson"]),
             write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"]),
@@ -329,7 +330,7 @@ class StudyResult:
             routes=self.routes,
             supply_plots=plots,
             score_weights=self.stats.get("site_score_weights"),
-            inputs=self.inputs,
+            inputs=hashed_inputs,
             attributions=attributions,
             map_href="../map.html" if "map.html" in paths else None,
         )
@@ -356,6 +357,7 @@ class StudyResult:
             study_name=self.spec.name,
             config=spec_to_json(self.spec),
             inputs=self.inputs,
+            inputs_hashed=hashed_inputs,
             timings_s=timings,
             attributions=attributions,
             outputs=written,
