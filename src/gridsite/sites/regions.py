@@ -65,8 +65,9 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+import numba
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -549,7 +550,7 @@ def _block_around(
     taken[rr, cc] = True
     if kernel is None:
         return
-    rows, cols = taken.shape
+    rows = taken.shape[0]
     # the region's row runs, from its bounding box with a column of margin each side
     lr0, lc0 = int(rr.min()), int(cc.min())
     local = np.zeros((int(rr.max()) - lr0 + 1, int(cc.max()) - lc0 + 3), dtype=np.int8)
@@ -558,41 +559,50 @@ def _block_around(
     run_r, run_a = np.nonzero(edges == 1)  # rows from lr0
     _, run_b = np.nonzero(edges == -1)  # same row-major order as the starts
     run_a, run_b = run_a + lc0, run_b + lc0 - 1
-    # one row per run, one column per target row t0 .. t1 - 1: the run's span there, from
-    # kernel entry reach + t - run row (clipped to the ends of the kernel, which are -1)
     reach = kernel.size // 2
     t0, t1 = max(0, lr0 - reach), min(rows, int(rr.max()) + reach + 1)
-    offset = np.arange(t0 - lr0 + reach, t1 - lr0 + reach)[None, :] - run_r[:, None]
-    w = kernel.take(offset, mode="clip")
-    valid = w >= 0
-    lo = np.where(valid, run_a[:, None] - w, cols)
-    hi = np.where(valid, run_b[:, None] + w, -1)
-    first, last = lo.min(axis=0), hi.max(axis=0)
-    # the usual case: every span on a row reaches every other, so the row is one piece
-    one = np.where(valid, lo, -1).max(axis=0) <= np.where(valid, hi, cols).min(axis=0) + 1
-    row = np.flatnonzero(one & (last >= 0))
-    starts = (row + t0) * cols + np.maximum(first[row], 0)
-    stops = (row + t0) * cols + np.minimum(last[row], cols - 1) + 1
-    if not one.all():  # merge the others: sort by start, a running maximum of ends
-        many = np.flatnonzero(~one)
-        lo, hi = lo[:, many].T, hi[:, many].T
-        by_start = np.argsort(lo, axis=1, kind="stable")
-        lo = np.take_along_axis(lo, by_start, axis=1)
-        ends = np.maximum.accumulate(np.take_along_axis(hi, by_start, axis=1), axis=1)
-        # pieces begin at a row's first span and at each span past the end of all before it
-        begin = np.zeros(lo.shape, dtype=bool)
-        begin[:, 0] = True
-        begin[:, 1:] = (lo[:, 1:] > ends[:, :-1] + 1) & (lo[:, 1:] < cols)
-        pr, pc = np.nonzero(begin)
-        same_row = np.append(pr[1:] == pr[:-1], False)
-        stop = np.where(same_row, np.append(pc[1:], 0) - 1, lo.shape[1] - 1)
-        at = (many[pr] + t0) * cols
-        starts = np.concatenate([starts, at + np.maximum(lo[pr, pc], 0)])
-        stops = np.concatenate([stops, at + np.minimum(ends[pr, stop], cols - 1) + 1])
-    # byte views: a slice copy costs a fraction of a NumPy slice assignment
-    flat, ones = taken.reshape(-1).data.cast("B"), memoryview(b"\x01" * cols)
-    for f, g in zip(starts.tolist(), stops.tolist(), strict=True):
-        flat[f:g] = ones[: g - f]
+    _take_spans_c(taken, run_r + lr0, run_a, run_b, kernel, t0, t1)
+
+
+def _take_spans(
+    taken: Any, run_r: Any, run_a: Any, run_b: Any, kernel: Any, t0: int, t1: int
+) -> None:  # pragma: no cover - compiled
+    """On each row ``t0 .. t1 - 1``, take the union of the runs' spans widened by the kernel.
+
+    Run ``k`` (row ``run_r[k]``, columns ``run_a[k] .. run_b[k]``) spans ``[a - w, b + w]`` on row
+    ``t``, ``w = kernel[reach + t - run_r[k]]`` (no span where that is -1 or off the kernel); the
+    spans of a row are sorted by start, merged where they touch, clipped to the grid, written.
+    """
+    cols = taken.shape[1]
+    reach = kernel.shape[0] // 2
+    n = run_r.shape[0]
+    lo = np.empty(n, np.int64)
+    hi = np.empty(n, np.int64)
+    for t in range(t0, t1):
+        m = 0
+        for k in range(n):
+            at = reach + t - run_r[k]
+            if at < 0 or at >= kernel.shape[0] or kernel[at] < 0:
+                continue
+            a, b = run_a[k] - kernel[at], run_b[k] + kernel[at]
+            j = m  # insertion by start: a handful of runs
+            while j > 0 and lo[j - 1] > a:
+                lo[j], hi[j] = lo[j - 1], hi[j - 1]
+                j -= 1
+            lo[j], hi[j] = a, b
+            m += 1
+        i = 0
+        while i < m:
+            a, b = lo[i], hi[i]
+            i += 1
+            while i < m and lo[i] <= b + 1:
+                b = max(b, hi[i])
+                i += 1
+            a, b = max(a, 0), min(b, cols - 1)
+            taken[t, a : b + 1] = True
+
+
+_take_spans_c = numba.njit(cache=True, nogil=True)(_take_spans)
 
 
 def _make_region(cells: list[int], total: float, ncols: int, grid: RasterGrid) -> Region:
