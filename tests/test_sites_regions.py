@@ -576,16 +576,14 @@ def test_seed_candidates_equal_the_plain_method() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    h=st.integers(1, 12),
+    h=st.one_of(st.integers(1, 40), st.integers(125, 140)),
     rows=st.integers(1, 60),
     cols=st.integers(1, 60),
     seed=st.integers(0, 2**32 - 1),
-    chunk=st.sampled_from([1, 100, 5000, 1 << 21]),
-    threads=st.sampled_from([1, 2, 3]),
 )
-def test_block_sums_equal_numpy_sums_bit_for_bit(
-    h: int, rows: int, cols: int, seed: int, chunk: int, threads: int
-) -> None:
+def test_block_sums_equal_numpy_sums_bit_for_bit(h: int, rows: int, cols: int, seed: int) -> None:
+    # h from 1 to 40 covers NumPy's one-by-one sums (< 8) and its eight partial sums with and
+    # without a remainder; above 128 NumPy halves the sum first and gridsite calls it instead.
     rng = np.random.default_rng(seed)
     # scores over 60 binary orders of magnitude, so the order of additions shows in the sums
     values = (rng.random((rows, cols)) * 2.0 ** rng.integers(-60, 1, (rows, cols))).astype(
@@ -593,11 +591,7 @@ def test_block_sums_equal_numpy_sums_bit_for_bit(
     )
     values[rng.random((rows, cols)) < 0.2] = np.nan
     values[rng.random((rows, cols)) < 0.1] = -0.5
-    with (
-        mock.patch.object(regions_module, "_CHUNK_BYTES", chunk),
-        mock.patch.object(regions_module, "_thread_count", lambda: threads),
-    ):
-        got = regions_module._block_sums(values, h)
+    got = regions_module._block_sums(values, h)
     np.testing.assert_array_equal(got, _plain_block_sums(values, h))
 
 

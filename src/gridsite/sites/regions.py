@@ -234,45 +234,68 @@ def _block_sums(values: NDArray[np.float32], h: int) -> NDArray[np.float64]:
 
     Equal, bit for bit (but for the sign of a zero), to ``padded.reshape(nbr, h, nbc * h)
     .sum(axis=1, dtype=np.float64).reshape(nbr, nbc, h).sum(2)``: NumPy reduces the middle axis
-    row after row, and the last axis element after element below 8 elements (pairwise from 8 on,
-    so that case still calls ``sum``). Done here a block of rows at a time, without padding or
-    copying the grid, the blocks of rows shared among threads (NumPy releases the GIL in these
-    loops).
+    row after row, and the last axis element after element below 8 elements, and from 8 to 128
+    elements in eight interleaved partial sums added pairwise, then the rest one by one (its
+    ``pairwise_sum``). Done here by a compiled loop over blocks of rows on all cores, without
+    padding or copying the grid; blocks wider than 128 cells take NumPy's own sums.
     """
     rows, cols = values.shape
     nbr, nbc = -(-rows // h), -(-cols // h)
     out = np.empty((nbr, nbc))
-    q = max(1, _CHUNK_BYTES // (4 * h * nbc * h))  # block rows per chunk
-
-    def part(lo: int, hi: int) -> None:
-        buf = np.zeros((q * h, nbc * h), dtype=np.float32)
-        acc = np.empty((q, nbc * h))
-        for bi in range(lo, hi, q):
-            nq = min(q, hi - bi)
-            src = values[bi * h : (bi + nq) * h]
-            cells = buf[: nq * h]
-            np.fmax(src, np.float32(0.0), out=cells[: src.shape[0], :cols])
-            cells[src.shape[0] :] = 0.0
-            col = acc[:nq]  # float64 sums of the float32 cells, row after row
-            if h == 1:
-                np.copyto(col, cells)
-            else:
-                np.add(cells[0::h], cells[1::h], out=col, dtype=np.float64)
-            for i in range(2, h):
-                np.add(col, cells[i::h], out=col)
-            by_block = col.reshape(nq, nbc, h)
-            o = out[bi : bi + nq]
-            if h == 1:
-                np.copyto(o, by_block[..., 0])
-            elif h < 8:
-                np.add(by_block[..., 0], by_block[..., 1], out=o)
-                for i in range(2, h):
-                    np.add(o, by_block[..., i], out=o)
-            else:
-                by_block.sum(axis=2, out=o)
-
-    _in_parts(nbr, 4 * q, part)  # at least four chunks a part
+    if h > 128:  # NumPy splits longer sums in halves first: use it as it is
+        padded = np.zeros((nbr * h, nbc * h), dtype=np.float32)
+        np.fmax(values, np.float32(0.0), out=padded[:rows, :cols])
+        by_col = padded.reshape(nbr, h, nbc * h).sum(axis=1, dtype=np.float64)
+        by_col.reshape(nbr, nbc, h).sum(axis=2, out=out)
+        return out
+    _block_sums_c(np.ascontiguousarray(values, dtype=np.float32), h, out)
     return out
+
+
+def _block_sums_kernel(values: Any, h: int, out: Any) -> None:  # pragma: no cover - compiled
+    rows, cols = values.shape
+    nbr, nbc = out.shape
+    for bi in numba.prange(nbr):
+        col = np.zeros(nbc * h)  # float64 column sums of the block row, padding columns 0
+        for i in range(h):
+            r = bi * h + i
+            if r >= rows:
+                continue  # a padding row adds 0
+            for c in range(cols):
+                v = values[r, c]
+                x = np.float64(v) if v > 0 else 0.0  # fmax(v, 0): NaN and negatives count 0
+                if i == 0:
+                    col[c] = x
+                else:
+                    col[c] += x
+        for bj in range(nbc):
+            k0 = bj * h
+            if h < 8:
+                total = col[k0]
+                for k in range(1, h):
+                    total += col[k0 + k]
+            else:
+                r0, r1, r2, r3 = col[k0], col[k0 + 1], col[k0 + 2], col[k0 + 3]
+                r4, r5, r6, r7 = col[k0 + 4], col[k0 + 5], col[k0 + 6], col[k0 + 7]
+                k = 8
+                while k < h - h % 8:
+                    r0 += col[k0 + k]
+                    r1 += col[k0 + k + 1]
+                    r2 += col[k0 + k + 2]
+                    r3 += col[k0 + k + 3]
+                    r4 += col[k0 + k + 4]
+                    r5 += col[k0 + k + 5]
+                    r6 += col[k0 + k + 6]
+                    r7 += col[k0 + k + 7]
+                    k += 8
+                total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+                while k < h:
+                    total += col[k0 + k]
+                    k += 1
+            out[bi, bj] = total
+
+
+_block_sums_c = numba.njit(cache=True, nogil=True, parallel=True)(_block_sums_kernel)
 
 
 def _window_totals(blocks: NDArray[np.float64], wr: int, wc: int) -> NDArray[np.float64]:
