@@ -148,6 +148,7 @@ def write_geotiff(
             rasterio.shutil.copy(
                 scratch, tmp, driver="COG", compress="deflate", predictor="floating_point",
                 blocksize=_BLOCK_PX, overviews="auto", resampling="average", BIGTIFF="IF_SAFER",
+                num_threads="ALL_CPUS",  # tiles compressed on all cores: the same bytes
             )  # fmt: skip
         finally:
             scratch.unlink(missing_ok=True)
