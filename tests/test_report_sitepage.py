@@ -26,11 +26,10 @@ from shapely.geometry import LineString, Point, box
 
 import gridsite
 from gridsite.config import load_study
-from gridsite.report import webmap
+from gridsite.report.maptext import LINE_COLOURS
 from gridsite.report.sitecharts import Contribution, contribution_svg, rank_range_svg
 from gridsite.report.sitepage import SITE_PAGES, site_page_name, write_site_pages
 from gridsite.report.svgmap import (
-    VOLTAGE_COLOURS,
     frame_around,
     nice_scale_km,
     site_map_svg,
@@ -164,14 +163,12 @@ def test_lines_are_clipped_to_the_frame_and_coloured_by_voltage() -> None:
     root = ET.fromstring(site_map_svg(site, crs=KOREA, lines=lines, buses=buses))
     drawn = root.findall(f".//{SVG}path[@class='line']")
     assert [p.get("data-kv") for p in drawn] == ["154", "345"]  # higher voltages on top
-    assert [p.get("stroke") for p in drawn] == [VOLTAGE_COLOURS[154], VOLTAGE_COLOURS[345]]
+    assert [p.get("stroke") for p in drawn] == [LINE_COLOURS[154], LINE_COLOURS[345]]
     # The 345 kV line from the centre (300, 200) ends at the frame's east edge, x = 600.
     xy = np.array(_numbers(drawn[1].get("d"))).reshape(-1, 2)
     assert xy == pytest.approx(np.array([[300, 200], [600, 200]]), abs=0.06)
     (bus,) = root.findall(f".//{SVG}circle[@class='bus']")
-    assert bus.get("fill") == VOLTAGE_COLOURS[765]
-    # Same colours as the web map, which the site pages do not import (it loads folium).
-    assert dict(VOLTAGE_COLOURS) == dict(webmap.LINE_COLOURS)
+    assert bus.get("fill") == LINE_COLOURS[765]
 
 
 def test_map_needs_a_projected_crs() -> None:

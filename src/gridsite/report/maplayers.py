@@ -19,7 +19,18 @@ import pandas as pd
 
 from gridsite.errors import CRSError
 from gridsite.report.mapcontrols import LegendSection, line_swatch_html
-from gridsite.report.maptext import esc, format_value, html_table, is_missing, js_string, page_href
+from gridsite.report.maptext import (
+    LINE_COLOURS,
+    OTHER_LINE_COLOUR,
+    esc,
+    format_value,
+    html_table,
+    is_missing,
+    js_string,
+    page_href,
+    voltage_class_kv,
+    voltage_colour,
+)
 
 __all__ = [
     "HOSTING_MAX_RADIUS_PX",
@@ -37,12 +48,6 @@ __all__ = [
     "to_wgs84",
     "voltage_class_kv",
 ]
-
-LINE_COLOURS: Mapping[int, str] = {765: "#e41a1c", 345: "#ff7f00", 154: "#f781bf"}
-"""Colour of each transmission voltage class (kV) on the map."""
-
-OTHER_LINE_COLOUR = "#7f7f7f"
-"""Colour of lines and substations of any other or unknown voltage."""
 
 ROUTE_COLOUR = "#111111"
 """Colour of the interconnection routes (dashed)."""
@@ -106,31 +111,6 @@ def _point_lat_lon(geom: Any) -> tuple[float, float] | None:
 
 
 # --- transmission lines -----------------------------------------------------------------------
-
-
-def voltage_class_kv(voltage_kv: object) -> int | None:
-    """Return the voltage class (154, 345 or 765 kV) of ``voltage_kv``, or None for any other.
-
-    Examples
-    --------
-    >>> voltage_class_kv(345.0), voltage_class_kv(22.9), voltage_class_kv(None)
-    (345, None, None)
-    """
-    if is_missing(voltage_kv):
-        return None
-    try:
-        kv = float(voltage_kv)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    for cls in LINE_COLOURS:
-        if abs(kv - cls) < 0.5:
-            return cls
-    return None
-
-
-def _voltage_colour(voltage_kv: object) -> str:
-    kv = voltage_class_kv(voltage_kv)
-    return OTHER_LINE_COLOUR if kv is None else LINE_COLOURS[kv]
 
 
 def add_lines(fmap: folium.Map, lines: gpd.GeoDataFrame) -> LegendSection | None:
@@ -276,7 +256,7 @@ def add_substations(
             weight=1,
             dash_array=None if known or not sized else "2 2",
             fill=True,
-            fill_color=_voltage_colour(row.get("voltage_kv")),
+            fill_color=voltage_colour(row.get("voltage_kv")),
             fill_opacity=0.6 if sized else 0.95,
             tooltip=folium.Tooltip(esc(label)) if label else None,
         ).add_to(group)

@@ -10,14 +10,32 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING", "esc", "format_value", "html_table", "is_missing", "js_string", "page_href"]
+__all__ = [
+    "LINE_COLOURS",
+    "MISSING",
+    "OTHER_LINE_COLOUR",
+    "esc",
+    "format_value",
+    "html_table",
+    "is_missing",
+    "js_string",
+    "page_href",
+    "voltage_class_kv",
+    "voltage_colour",
+]
+
+LINE_COLOURS: Mapping[int, str] = {765: "#e41a1c", 345: "#ff7f00", 154: "#f781bf"}
+"""Colour of each transmission voltage class (kV), on the web map and the site pages."""
+
+OTHER_LINE_COLOUR = "#7f7f7f"
+"""Colour of lines and substations of any other or unknown voltage."""
 
 MISSING = "–"
 """What the map shows for a missing value."""
@@ -113,3 +131,35 @@ def html_table(items: Sequence[tuple[str, object]]) -> str:
         f"<tr><th>{esc(key)}</th><td>{esc(format_value(value))}</td></tr>" for key, value in items
     )
     return f'<table class="gs-table">{rows}</table>'
+
+
+def voltage_class_kv(voltage_kv: object) -> int | None:
+    """Return the voltage class (154, 345 or 765 kV) of ``voltage_kv``, or None for any other.
+
+    Examples
+    --------
+    >>> voltage_class_kv(345.0), voltage_class_kv(22.9), voltage_class_kv(None)
+    (345, None, None)
+    """
+    if is_missing(voltage_kv):
+        return None
+    try:
+        kv = float(voltage_kv)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    for cls in LINE_COLOURS:
+        if abs(kv - cls) < 0.5:
+            return cls
+    return None
+
+
+def voltage_colour(voltage_kv: object) -> str:
+    """Return the colour of a voltage class (within 0.5 kV), else grey.
+
+    Examples
+    --------
+    >>> voltage_colour(345.0), voltage_colour(22.9), voltage_colour(None)
+    ('#ff7f00', '#7f7f7f', '#7f7f7f')
+    """
+    kv = voltage_class_kv(voltage_kv)
+    return OTHER_LINE_COLOUR if kv is None else LINE_COLOURS[kv]

@@ -35,6 +35,7 @@ from shapely.geometry import LineString
 from shapely.geometry.base import BaseGeometry
 
 from gridsite.report.atomic import atomic_write_text
+from gridsite.report.maptext import LINE_COLOURS, OTHER_LINE_COLOUR
 from gridsite.report.sitecharts import Contribution, contribution_svg, rank_range_svg
 from gridsite.report.sitetables import (
     FIELDS,
@@ -47,13 +48,7 @@ from gridsite.report.sitetables import (
     text,
     with_unit,
 )
-from gridsite.report.svgmap import (
-    OTHER_VOLTAGE_COLOUR,
-    ROUTE_COLOUR,
-    SITE_COLOUR,
-    VOLTAGE_COLOURS,
-    site_map_svg,
-)
+from gridsite.report.svgmap import ROUTE_COLOUR, SITE_COLOUR, site_map_svg
 from gridsite.spec import StudySpec
 
 __all__ = ["SITE_PAGES", "site_page_name", "write_site_pages"]
@@ -363,7 +358,7 @@ def _map_section(run: _Run, site: pd.Series) -> str:
     )
     kvs = "".join(
         f'<span class="swatch" style="background:{c}"></span>{kv} kV'
-        for kv, c in VOLTAGE_COLOURS.items()
+        for kv, c in LINE_COLOURS.items()
     )
     tie = "routed tie line" if routed else "straight line to the substation (no routing)"
     legend = (
@@ -372,7 +367,7 @@ def _map_section(run: _Run, site: pd.Series) -> str:
         '<span class="swatch" style="border-radius:50%;background:#fff;border:2px solid #000">'
         "</span>substation it connects to"
         f"{kvs}"
-        f'<span class="swatch" style="background:{OTHER_VOLTAGE_COLOUR}"></span>other voltages'
+        f'<span class="swatch" style="background:{OTHER_LINE_COLOUR}"></span>other voltages'
     )
     crs = run.sites.crs
     caption = (

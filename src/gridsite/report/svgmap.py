@@ -26,21 +26,16 @@ from pyproj import CRS, Transformer
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from gridsite.report.maptext import voltage_class_kv, voltage_colour
+
 __all__ = [
-    "VOLTAGE_COLOURS",
     "MapFrame",
     "frame_around",
     "nice_scale_km",
     "site_map_svg",
     "true_north_deg",
-    "voltage_colour",
 ]
 
-#: Colour of each transmission voltage class (kV): the colours of the web map
-#: (:data:`gridsite.report.webmap.LINE_COLOURS`), repeated here so that writing site pages does
-#: not load folium. Any other voltage is :data:`OTHER_VOLTAGE_COLOUR`.
-VOLTAGE_COLOURS: Mapping[int, str] = {765: "#e41a1c", 345: "#ff7f00", 154: "#f781bf"}
-OTHER_VOLTAGE_COLOUR = "#7f7f7f"
 _LINE_WIDTH_PX: Mapping[int, float] = {765: 3.5, 345: 2.5, 154: 1.6}
 _OTHER_LINE_WIDTH_PX = 1.2
 SITE_COLOUR = "#0072B2"
@@ -184,18 +179,6 @@ def true_north_deg(crs: Any, x_m: float, y_m: float) -> float:
     return math.degrees(math.atan2(x2 - x_m, y2 - y_m))
 
 
-def voltage_colour(voltage_kv: object) -> str:
-    """Return the colour of a voltage class (154, 345 or 765 kV within 0.5 kV), else grey.
-
-    Examples
-    --------
-    >>> voltage_colour(345.0), voltage_colour(22.9), voltage_colour(None)
-    ('#ff7f00', '#7f7f7f', '#7f7f7f')
-    """
-    kv = _voltage_class(voltage_kv)
-    return OTHER_VOLTAGE_COLOUR if kv is None else VOLTAGE_COLOURS[kv]
-
-
 def site_map_svg(
     site: BaseGeometry,
     *,
@@ -290,17 +273,6 @@ def site_map_svg(
 # --- internals ------------------------------------------------------------------------------
 
 
-def _voltage_class(voltage_kv: object) -> int | None:
-    try:
-        kv = float(voltage_kv)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    for cls in VOLTAGE_COLOURS:
-        if abs(kv - cls) < 0.5:
-            return cls
-    return None
-
-
 def _lines_svg(
     lines: gpd.GeoDataFrame, frame: MapFrame, box: tuple[float, float, float, float]
 ) -> list[str]:
@@ -311,13 +283,13 @@ def _lines_svg(
     clipped = shapely.clip_by_rect(geoms, *box)
     volts = lines["voltage_kv"].to_numpy() if "voltage_kv" in lines else [None] * len(lines)
     keep = [
-        (float(v) if _voltage_class(v) else -1.0, i, g)
+        (float(v) if voltage_class_kv(v) else -1.0, i, g)
         for i, (g, v) in enumerate(zip(clipped, volts, strict=True))
         if g is not None and not g.is_empty
     ]
     out = []
     for _, i, geom in sorted(keep, key=lambda t: (t[0], t[1])):
-        kv = _voltage_class(volts[i])
+        kv = voltage_class_kv(volts[i])
         width = _OTHER_LINE_WIDTH_PX if kv is None else _LINE_WIDTH_PX[kv]
         for part in shapely.get_parts(geom):
             if part.geom_type != "LineString":
