@@ -8,13 +8,15 @@ grow several times.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.graph import MCP_Geometric
 
-from gridsite.criteria.costsearch import accumulate_cells, prepare_cost
+from gridsite.criteria.costsearch import accumulate_cells, prepare_cost, trace_back
 
 
 def mcp_costs(cost: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -123,3 +125,64 @@ def test_prepared_barriers_and_dtypes_equal_mcp_geometric() -> None:
         got = accumulate_cells(prepared, starts, cost_range=(lo, hi), out=blank)
         assert got is blank
         np.testing.assert_array_equal(got, mcp_costs(ref, starts))
+
+
+def path_cost(cost: np.ndarray, cells: list[tuple[int, int]]) -> float:
+    """The cost of a path summed step by step in the search's own arithmetic and order."""
+    total = 0.0
+    for (r0, c0), (r1, c1) in itertools.pairwise(cells):
+        assert max(abs(r1 - r0), abs(c1 - c0)) == 1, "cells are not 8-connected neighbours"
+        length = np.sqrt(2.0) if r0 != r1 and c0 != c1 else 1.0
+        total = total + (cost[r0, c0] + cost[r1, c1]) * 0.5 * length
+    return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(1, 30),
+    cols=st.integers(1, 30),
+    spread=st.sampled_from([1.0, 2.0, 1e3, 1e12]),
+    holes=st.floats(0.0, 0.5),
+    free=st.booleans(),
+)
+def test_property_traced_paths_cost_what_mcp_finds(
+    seed: int, rows: int, cols: int, spread: float, holes: float, free: bool
+) -> None:
+    # Every reached cell's traced path runs from a start through passable neighbours, and its
+    # cost added step by step is the accumulated cost, which is MCP_Geometric's to the last
+    # bit. Cells whose least cost is reached on two paths may be traced along either, so the
+    # cells themselves are not compared with MCP's traceback. ``free`` puts in zero-cost cells,
+    # where equal-cost paths abound and a cycle would show.
+    cost = random_cost(seed, (rows, cols), spread, holes)
+    if free:
+        cost[np.random.default_rng(seed + 1).random(cost.shape) < 0.3] = 0.0
+    finite = np.flatnonzero(np.isfinite(cost))
+    if finite.size == 0:
+        return
+    starts = np.random.default_rng(seed).choice(finite, min(2, finite.size), replace=False)
+    came_from = np.full(cost.shape, -1, np.int8)
+    acc = accumulate_cells(cost, starts, came_from=came_from)
+    np.testing.assert_array_equal(acc, mcp_costs(cost, starts))
+    start_cells = {divmod(int(s), cols) for s in starts}
+    for r, c in zip(*np.nonzero(np.isfinite(acc)), strict=True):
+        cells = trace_back(came_from, (int(r), int(c)))
+        assert cells[0] in start_cells and cells[-1] == (r, c)
+        assert all(np.isfinite(cost[cell]) for cell in cells)
+        assert path_cost(cost, cells) == acc[r, c]
+
+
+def test_traced_path_with_stop_cells() -> None:
+    # Stopping once the ends are final leaves their paths complete.
+    cost = random_cost(6, (150, 150), 4.0, 0.2)
+    finite = np.flatnonzero(np.isfinite(cost))
+    start, ends = finite[:1], finite[[700, 5000]]
+    came_from = np.full(cost.shape, -1, np.int8)
+    acc = accumulate_cells(cost, start, ends, came_from=came_from)
+    full = mcp_costs(cost, start)
+    assert np.isinf(acc).sum() > np.isinf(full).sum()
+    for end in ends:
+        cell = divmod(int(end), cost.shape[1])
+        path = trace_back(came_from, cell)
+        assert path[0] == divmod(int(start[0]), cost.shape[1])
+        assert path_cost(cost, path) == acc[cell] == full[cell]

@@ -3,11 +3,12 @@
 A step between two neighbouring cells costs the mean of their cost values times the step length:
 ``(c_a + c_b) / 2 x 1`` cell for a rook step and ``x sqrt(2)`` for a diagonal step, the start cell
 costing 0. This is GRASS GIS ``r.cost`` (8-neighbour, without ``-k``) and scikit-image's
-:class:`~skimage.graph.MCP_Geometric` with ``fully_connected=True``. :func:`accumulated_cost` uses
-the compiled bucket-queue search of :mod:`gridsite.criteria.costsearch` (about 7x faster than
-``MCP_Geometric`` on the Korea grid, with the same values); the path functions trace paths with
-``MCP_Geometric``. The tests check both against GRASS 8.2 outputs in ``shared/reference/grass``
-and against each other.
+:class:`~skimage.graph.MCP_Geometric` with ``fully_connected=True``. Both :func:`accumulated_cost`
+and the path functions use the compiled bucket-queue search of
+:mod:`gridsite.criteria.costsearch` (about 7x faster than ``MCP_Geometric`` on the Korea grid, with
+the same values); a path follows the step by which the search last lowered each cell's cost, as
+GRASS ``r.drain -d`` follows ``r.cost``'s movement directions. The tests check both against
+GRASS 8.2 outputs in ``shared/reference/grass`` and against each other.
 
 Units. GRASS reports cost x cells. Here the cost raster holds a cost per unit length, and the
 result is cost x length: a raster of cost per metre (``length_unit_m=1``, the default) gives cost
@@ -31,9 +32,8 @@ from typing import TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from skimage.graph import MCP_Geometric
 
-from gridsite.criteria.costsearch import accumulate_cells, prepare_cost
+from gridsite.criteria.costsearch import accumulate_cells, prepare_cost, trace_back
 from gridsite.errors import NoPathError
 from gridsite.geo import WindowedRaster
 
@@ -259,15 +259,21 @@ def least_cost_paths(
     reachable_ends = [e for e in local_ends if math.isfinite(sub[e])]
     if not reachable_ends:
         return [None] * len(end_cells)
-    mcp = MCP_Geometric(sub, fully_connected=True)
-    acc, _ = mcp.find_costs([local_start], reachable_ends, find_all_ends=True)
+    n_cols = sub.shape[1]
+    came_from = np.full(sub.shape, -1, np.int8)
+    acc = accumulate_cells(
+        sub,
+        np.array([local_start[0] * n_cols + local_start[1]]),
+        np.array([r * n_cols + c for r, c in reachable_ends]),
+        came_from=came_from,
+    )
     results: list[PathResult | None] = []
     for end in local_ends:
         total = float(acc[end])
         if not math.isfinite(total):
             results.append(None)
             continue
-        cells = [(int(r) + r0, int(c) + c0) for r, c in mcp.traceback(end)]
+        cells = [(r + r0, c + c0) for r, c in trace_back(came_from, end)]
         results.append((cells, total * scale))
     log.debug(
         "least-cost search over a %d x %d window for %d end(s), %d reached",

@@ -28,7 +28,11 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["accumulate_cells", "prepare_cost"]
+__all__ = ["STEPS", "accumulate_cells", "prepare_cost", "trace_back"]
+
+#: The eight steps ``(d_row, d_col)`` to a cell's neighbours, in the order :func:`accumulate_cells`
+#: numbers them in ``came_from``.
+STEPS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 #: Most bucket slots in the ring; a wider bucket (more re-expansions) beyond that.
 _MAX_SLOTS = 1 << 20
@@ -42,21 +46,26 @@ _DONE = -1
 
 
 def _search(
-    cost: Any,
+    cost2: Any,
     delta: float,
     n_slots: int,
-    acc: Any,
+    acc2: Any,
     stop: Any,
     head: Any,
     e_cell: Any,
     e_next: Any,
     e_acc: Any,
     state: Any,
+    came_from: Any,
 ) -> None:  # pragma: no cover - compiled
-    n_rows, n_cols = cost.shape
+    n_rows, n_cols = cost2.shape
+    cost = cost2.reshape(-1)
+    acc = acc2.reshape(-1)
+    record = came_from.shape[0] > 0
     cap = e_cell.shape[0]
     d_row = np.array((-1, -1, -1, 0, 0, 1, 1, 1))
     d_col = np.array((-1, 0, 1, -1, 1, -1, 0, 1))
+    offset = d_row * n_cols + d_col
     step = np.array((_SQRT2, 1.0, _SQRT2, 1.0, 1.0, _SQRT2, 1.0, _SQRT2))
     bucket, free, used, queued = state[_BUCKET], state[_FREE], state[_USED], state[_QUEUED]
     while queued > 0:
@@ -72,23 +81,32 @@ def _search(
             free = e
             queued -= 1
             cell = e_cell[e]
-            r = cell // n_cols
-            c = cell - r * n_cols
-            here = acc[r, c]
+            here = acc[cell]
             if e_acc[e] != here:
                 continue  # improved since it was queued; its newer entry expands it
-            cost_here = cost[r, c]
+            r = cell // n_cols
+            c = cell - r * n_cols
+            # Away from the edges every neighbour exists, and only the flat offset is needed.
+            inside = 0 < r < n_rows - 1 and 0 < c < n_cols - 1
+            cost_here = cost[cell]
             for k in range(8):
-                rr = r + d_row[k]
-                cc = c + d_col[k]
-                if rr < 0 or rr >= n_rows or cc < 0 or cc >= n_cols:
-                    continue
-                cost_next = cost[rr, cc]
+                if not inside:
+                    rr = r + d_row[k]
+                    cc = c + d_col[k]
+                    if rr < 0 or rr >= n_rows or cc < 0 or cc >= n_cols:
+                        continue
+                nb = cell + offset[k]
+                old = acc[nb]
+                if old <= here:
+                    continue  # a step costs >= 0: no improvement, without reading the cost
+                cost_next = cost[nb]
                 if not math.isfinite(cost_next):
                     continue
                 new = here + (cost_here + cost_next) * 0.5 * step[k]
-                if new < acc[rr, cc]:
-                    acc[rr, cc] = new
+                if new < old:
+                    acc[nb] = new
+                    if record:
+                        came_from[nb] = k
                     b = int(new / delta)
                     if b < bucket:
                         b = bucket
@@ -99,7 +117,7 @@ def _search(
                         e = used
                         used += 1
                     ns = b % n_slots
-                    e_cell[e] = rr * n_cols + cc
+                    e_cell[e] = nb
                     e_acc[e] = new
                     e_next[e] = head[ns]
                     head[ns] = e
@@ -108,7 +126,7 @@ def _search(
             # Every cell below the next bucket is final now.
             reached = 0
             for t in range(stop.shape[0]):
-                if acc[stop[t] // n_cols, stop[t] % n_cols] < (bucket + 1) * delta:
+                if acc[stop[t]] < (bucket + 1) * delta:
                     reached += 1
             if reached == state[_TO_REACH]:
                 break
@@ -205,6 +223,7 @@ def accumulate_cells(
     *,
     cost_range: tuple[float, float] | None = None,
     out: NDArray[np.float64] | None = None,
+    came_from: NDArray[np.int8] | None = None,
 ) -> NDArray[np.float64]:
     """Return the least accumulated cost (cost x cells) from the nearest start to every cell.
 
@@ -224,6 +243,11 @@ def accumulate_cells(
     out
         Optional float64 raster of ``cost``'s shape, all ``inf``, to hold the result (the blank
         :func:`prepare_cost` returns); else one is allocated.
+    came_from
+        Optional int8 raster of ``cost``'s shape, all ``-1``, in which the search records the
+        step by which each reached cell was last improved (an index into :data:`STEPS`); the cells
+        of a least-cost path then follow from :func:`trace_back`. A cell reached on two paths of
+        exactly equal cost keeps the first one found.
 
     Returns
     -------
@@ -258,10 +282,38 @@ def accumulate_cells(
     head[0] = 0
     acc.ravel()[starts] = 0.0
     state = np.array([0, -1, n, n, to_reach], dtype=np.int64)
+    record = np.empty(0, np.int8) if came_from is None else came_from.reshape(-1)
     while True:
-        _search_c(cost, delta, n_slots, acc, stop_arr, head, e_cell, e_next, e_acc, state)
+        _search_c(cost, delta, n_slots, acc, stop_arr, head, e_cell, e_next, e_acc, state, record)
         if state[_QUEUED] == _DONE:
             return acc
         cap *= 2
         e_cell, e_next = np.resize(e_cell, cap), np.resize(e_next, cap)
         e_acc = np.resize(e_acc, cap)
+
+
+def trace_back(came_from: NDArray[np.int8], end: tuple[int, int]) -> list[tuple[int, int]]:
+    """Return the cells ``(row, col)`` of the least-cost path from a start to ``end``.
+
+    ``came_from`` is the raster :func:`accumulate_cells` filled; the path runs from the start
+    whose search reached ``end`` (a cell without a recorded step) to ``end``, both included.
+
+    Examples
+    --------
+    >>> came_from = np.full((2, 3), -1, np.int8)
+    >>> cost = np.array([[1.0, 1.0, 1.0], [9.0, 9.0, 1.0]])
+    >>> acc = accumulate_cells(cost, np.array([0]), came_from=came_from)
+    >>> trace_back(came_from, (1, 2))
+    [(0, 0), (0, 1), (1, 2)]
+    """
+    r, c = int(end[0]), int(end[1])
+    cells = [(r, c)]
+    for _ in range(came_from.size):
+        k = int(came_from[r, c])
+        if k < 0:
+            return cells[::-1]
+        r, c = r - STEPS[k][0], c - STEPS[k][1]
+        cells.append((r, c))
+    # Unreachable: a step is recorded only when it lowers a cell's cost strictly, and every cell
+    # costs at least its recorded predecessor, so following the steps cannot come round again.
+    raise RuntimeError("the recorded steps form a cycle")  # pragma: no cover
