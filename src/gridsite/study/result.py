@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,6 @@ from numpy.typing import NDArray
 from gridsite.energy.summary import monthly_balance
 from gridsite.errors import OutputExistsError
 from gridsite.geo import Raster, WindowedRaster
-from gridsite.mcda.sensitivity import one_at_a_time
 from gridsite.powergrid.graph import graph_to_gdfs
 from gridsite.report.atomic import atomic_write_text, staged_folder
 from gridsite.report.gpkg import write_sites_gpkg
@@ -25,7 +26,7 @@ from gridsite.report.manifest import build_manifest, input_records, write_manife
 from gridsite.report.mapassets import MapAssetMode
 from gridsite.report.overlay import SupplyAreas
 from gridsite.report.qml import write_suitability_qml
-from gridsite.report.raster import write_geotiff, write_score_geotiffs
+from gridsite.report.raster import write_geotiff, write_score_geotiff
 from gridsite.report.sitepage import SITE_PAGES, write_site_pages
 from gridsite.report.supplyplot import supply_svg
 from gridsite.report.vector import write_csv, write_geojson
@@ -37,17 +38,13 @@ __all__ = [
     "GRID_OUTPUTS",
     "RUN_OUTPUTS",
     "SCORES",
-    "SENSITIVITY_OUTPUTS",
     "SITE_COLUMNS",
     "SUPPLY_PLOTS",
     "StudyResult",
     "check_outputs_free",
     "grid_output_names",
     "output_names",
-    "rank_spread",
-    "weight_sensitivity",
     "write_grid_outputs",
-    "write_sensitivity",
 ]
 
 #: Leading columns of the sites table, in order; the rest follow (``score_<criterion>``,
@@ -260,97 +257,87 @@ class StudyResult:
         buses, lines = graph_to_gdfs(self.grid_graph)
         attributions = self.attributions()
         hashed_inputs = input_records(self.inputs)  # once, for the manifest and the site pages
-        written = [
-            write_geojson(sites_wgs, paths["sites.geojson"]),
-            write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"]),
-        ]
-        if "suitability.tif" in paths:
-            written.append(
-                write_geotiff(
-                    self.suitability.array,
-                    grid,
-                    paths["suitability.tif"],
-                    description="suitability score, 0-1, 0 = excluded",
+        # The GeoTIFFs go to more threads: GDAL compresses and builds overviews without holding
+        # the GIL, while this thread renders the map and the site pages in Python. Two at once
+        # in memory; one at a time in a chunked run, whose point is bounded memory.
+        writers = 1 if self.spec.chunk_px else 2
+        with ThreadPoolExecutor(writers, thread_name_prefix="gridsite-rasters") as pool:
+            rasters = [pool.submit(job) for job in self._raster_jobs(paths)]
+            written = [
+                write_geojson(sites_wgs, paths["sites.geojson"]),
+                write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"]),
+            ]
+            rest: list[Path] = []
+            if "grid.geojson" in paths:
+                both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
+                rest.append(write_geojson(both, paths["grid.geojson"]))
+            if "sites.gpkg" in paths:
+                routes = self.routes
+                if routes is None and self.spec.interconnect is not None:
+                    routes = gpd.GeoDataFrame(geometry=[], crs=grid.crs)
+                rest.append(
+                    write_sites_gpkg(
+                        paths["sites.gpkg"],
+                        crs=grid.crs,
+                        sites=self.sites,
+                        buses=buses,
+                        lines=lines,
+                        routes=routes,
+                        hosting=self.hosting,
+                    )
                 )
-            )
-            written.append(write_suitability_qml(paths["suitability.qml"]))
-        if SCORES in paths:
-            written += write_score_geotiffs(
-                self.scores,
-                grid,
-                paths[SCORES],
-                criteria=self.spec.criteria,
-                weights=self.stats.get("criterion_weights"),
-            )
-        if "grid.geojson" in paths:
-            both = gpd.GeoDataFrame(pd.concat([lines, buses], ignore_index=True), crs=4326)
-            written.append(write_geojson(both, paths["grid.geojson"]))
-        if "sites.gpkg" in paths:
-            routes = self.routes
-            if routes is None and self.spec.interconnect is not None:
-                routes = gpd.GeoDataFrame(geometry=[], crs=grid.crs)
-            written.append(
-                write_sites_gpkg(
-                    paths["sites.gpkg"],
-                    crs=grid.crs,
-                    sites=self.sites,
-                    buses=buses,
-                    lines=lines,
-                    routes=routes,
-                    hosting=self.hosting,
+            qa = self.grid_qa if self.grid_qa is not None else pd.DataFrame()
+            rest.append(write_csv(qa, paths["grid_qa.csv"]))
+            if self.hosting is not None:
+                rest.append(
+                    write_csv(
+                        pd.DataFrame(self.hosting.drop(columns="geometry")),
+                        paths["hosting_capacity.csv"],
+                    )
                 )
-            )
-        qa = self.grid_qa if self.grid_qa is not None else pd.DataFrame()
-        written.append(write_csv(qa, paths["grid_qa.csv"]))
-        if self.hosting is not None:
-            written.append(
-                write_csv(
-                    pd.DataFrame(self.hosting.drop(columns="geometry")),
-                    paths["hosting_capacity.csv"],
+                rest.append(write_geojson(self.hosting, paths["hosting_capacity.geojson"]))
+            if "routes.geojson" in paths:
+                routes = (
+                    self.routes
+                    if self.routes is not None
+                    else gpd.GeoDataFrame(geometry=[], crs=grid.crs)
                 )
+                rest.append(write_geojson(routes, paths["routes.geojson"]))
+            plots = self._supply_plots()
+            if self.supply is not None:
+                rest.append(write_csv(self._supply_monthly(), paths["supply_monthly.csv"]))
+                rest += _write_plots(plots, paths[SUPPLY_PLOTS])
+            rest += write_site_pages(
+                paths[SITE_PAGES],
+                self.sites,
+                spec=self.spec,
+                buses=buses,
+                lines=lines,
+                routes=self.routes,
+                supply_plots=plots,
+                score_weights=self.stats.get("site_score_weights"),
+                inputs=hashed_inputs,
+                attributions=attributions,
+                map_href="../map.html" if "map.html" in paths else None,
             )
-            written.append(write_geojson(self.hosting, paths["hosting_capacity.geojson"]))
-        if "routes.geojson" in paths:
-            routes = (
-                self.routes
-                if self.routes is not None
-                else gpd.GeoDataFrame(geometry=[], crs=grid.crs)
-            )
-            written.append(write_geojson(routes, paths["routes.geojson"]))
-        plots = self._supply_plots()
-        if self.supply is not None:
-            written.append(write_csv(self._supply_monthly(), paths["supply_monthly.csv"]))
-            written += _write_plots(plots, paths[SUPPLY_PLOTS])
-        written += write_site_pages(
-            paths[SITE_PAGES],
-            self.sites,
-            spec=self.spec,
-            buses=buses,
-            lines=lines,
-            routes=self.routes,
-            supply_plots=plots,
-            score_weights=self.stats.get("site_score_weights"),
-            inputs=hashed_inputs,
-            attributions=attributions,
-            map_href="../map.html" if "map.html" in paths else None,
-        )
-        if "map.html" in paths:
-            written.append(
-                write_map(
-                    paths["map.html"],
-                    suitability=self.suitability.array,
-                    grid=grid,
-                    sites=sites_wgs,
-                    buses=buses,
-                    lines=lines,
-                    attributions=[a["attribution"] for a in attributions],
-                    title=self.spec.title,
-                    site_plots=plots,
-                    site_pages=SITE_PAGES,
-                    assets=map_assets,
-                    **self._map_layers(),
+            if "map.html" in paths:
+                rest.append(
+                    write_map(
+                        paths["map.html"],
+                        suitability=self.suitability.array,
+                        grid=grid,
+                        sites=sites_wgs,
+                        buses=buses,
+                        lines=lines,
+                        attributions=[a["attribution"] for a in attributions],
+                        title=self.spec.title,
+                        site_plots=plots,
+                        site_pages=SITE_PAGES,
+                        assets=map_assets,
+                        **self._map_layers(),
+                    )
                 )
-            )
+            written += [job.result() for job in rasters] + rest
         timings = dict(self.timings_s)
         timings["write"] = time.perf_counter() - t0
         manifest = build_manifest(
@@ -367,6 +354,37 @@ class StudyResult:
         manifest["write"] = {"map_assets": map_assets}
         written.append(write_manifest(manifest, paths["manifest.json"]))
         return written
+
+    def _raster_jobs(self, paths: Mapping[str, Path]) -> list[Callable[[], Path]]:
+        """One call per GeoTIFF (and the QML style) that ``paths`` names, in output order."""
+        grid = self.suitability.grid
+        jobs: list[Callable[[], Path]] = []
+        if "suitability.tif" in paths:
+            jobs.append(
+                partial(
+                    write_geotiff,
+                    self.suitability.array,
+                    grid,
+                    paths["suitability.tif"],
+                    description="suitability score, 0-1, 0 = excluded",
+                )
+            )
+            jobs.append(partial(write_suitability_qml, paths["suitability.qml"]))
+        if SCORES in paths:
+            weights = self.stats.get("criterion_weights", {})
+            jobs += [
+                partial(
+                    write_score_geotiff,
+                    c,
+                    self.scores[c.name],
+                    grid,
+                    paths[SCORES],
+                    weight=weights.get(c.name),
+                )
+                for c in self.spec.criteria
+                if c.name in self.scores
+            ]
+        return jobs
 
     def _map_layers(self) -> dict[str, Any]:
         """Return write_map's keywords for the layers besides suitability, sites, power grid."""
@@ -471,49 +489,4 @@ def write_grid_outputs(
             table = pd.DataFrame(hosting.drop(columns="geometry"))
             written.append(write_csv(table, stage / "hosting_capacity.csv"))
             written.append(write_geojson(hosting, stage / "hosting_capacity.geojson"))
-    return [out / p.relative_to(stage) for p in written]
-
-
-def weight_sensitivity(result: StudyResult, *, steps: int = 101) -> pd.DataFrame:
-    """One-at-a-time sweep: the weight at which each ranked site's rank changes, per criterion.
-
-    The sites are re-scored from their score columns with the run's weights
-    (``stats["site_score_weights"]``): the criteria's mean scores and the ranking terms. The
-    grid-headroom competition is not re-run along the sweep.
-    """
-    weights = result.stats["site_score_weights"]
-    table = result.sites.set_index("site_id")[list(weights)].fillna(0.0)
-    oat = one_at_a_time(table, weights, sites=list(table.index), steps=steps)
-    oat["criterion"] = oat["criterion"].str.removeprefix("score_")
-    return oat.rename(columns={"site": "site_id"})
-
-
-#: Files :func:`write_sensitivity` writes.
-SENSITIVITY_OUTPUTS = ("sensitivity.csv", "sensitivity_oat.csv")
-
-
-def rank_spread(result: StudyResult) -> pd.DataFrame:
-    """Return each ranked site's rank spread over the weight draws (``rank_p*``, ``p_top*``)."""
-    cols = ["rank", "site_id", "score"] + [
-        c for c in result.sites.columns if c.startswith(("rank_p", "p_top"))
-    ]
-    return pd.DataFrame(result.sites[cols])
-
-
-def write_sensitivity(
-    result: StudyResult, out_dir: Path | str, *, overwrite: bool = False
-) -> list[Path]:
-    """Write sensitivity.csv and sensitivity_oat.csv into ``out_dir``.
-
-    The first holds :func:`rank_spread`, the second the one-at-a-time sweep
-    (:func:`weight_sensitivity`). They are written as one set, like :meth:`StudyResult.write`;
-    nothing is written when either exists, unless ``overwrite``.
-    """
-    out = Path(out_dir)
-    names = list(SENSITIVITY_OUTPUTS)
-    with staged_folder(out, outputs=names, overwrite=overwrite) as stage:
-        written = [
-            write_csv(rank_spread(result), stage / names[0]),
-            write_csv(weight_sensitivity(result), stage / names[1]),
-        ]
     return [out / p.relative_to(stage) for p in written]
