@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridsite.criteria.interpolate import idw, idw_to_grid
+from gridsite.criteria.interpolate import idw, idw_to_grid, idw_to_grid_groups, idw_to_grid_many
 from gridsite.errors import ConfigError, LayerError
 from gridsite.geo import RasterGrid
 
@@ -155,3 +155,45 @@ def test_idw_to_grid_mask_leaves_the_rest_nan() -> None:
     assert np.isnan(masked[~mask]).all()
     with pytest.raises(ValueError, match="mask"):
         idw_to_grid(points, values, grid, mask=mask[:-1])
+
+
+def test_idw_to_grid_many_equals_each_surface_alone() -> None:
+    # Three surfaces at the same points, one with a missing value: that point is left out of
+    # all three, and each layer is idw_to_grid of its column over the remaining points, bit
+    # for bit (the brute-force test above checks idw_to_grid itself).
+    grid = RasterGrid.from_bounds((0, 0, 15_000, 9_000), resolution_m=100.0, crs="EPSG:5179")
+    rng = np.random.default_rng(12)
+    points = rng.uniform([-2_000, -2_000], [17_000, 11_000], size=(40, 2)) + 0.37
+    points[5] = [5_050.0, 4_050.0]  # on a cell centre: the exact branch
+    values = rng.normal(size=(40, 3))
+    values[7, 1] = np.nan
+    mask = np.zeros(grid.shape, dtype=bool)
+    mask[3:80, 10:140] = True
+    many = idw_to_grid_many(points, values, grid, mask=mask, power=1.5, k=5)
+    assert many.shape == (3, *grid.shape) and many.dtype == np.float32
+    keep = np.ones(40, dtype=bool)
+    keep[7] = False
+    for j in range(3):
+        alone = idw_to_grid(points[keep], values[keep, j], grid, mask=mask, power=1.5, k=5)
+        np.testing.assert_array_equal(many[j], alone)
+    with pytest.raises(ValueError, match=r"\(n, m\)"):
+        idw_to_grid_many(points, values[:, 0], grid)
+    with pytest.raises(ValueError, match="values"):
+        idw(points, values, points)
+
+
+def test_idw_to_grid_groups_equals_each_surface_alone() -> None:
+    # a and b share their points and missing values (one pass); c misses another value and d
+    # has points of its own: each result is still idw_to_grid of that surface alone.
+    grid = RasterGrid.from_bounds((0, 0, 12_000, 8_000), resolution_m=100.0, crs="EPSG:5179")
+    rng = np.random.default_rng(21)
+    xy = rng.uniform([0, 0], [12_000, 8_000], size=(25, 2)) + 0.37
+    a, b, c = rng.normal(size=(3, 25))
+    a[3] = b[3] = np.nan
+    c[4] = np.nan
+    other_xy, d = xy[::2] + 11.0, rng.normal(size=13)
+    surfaces = {"a": (xy, a), "b": (xy, b), "c": (xy, c), "d": (other_xy, d)}
+    got = idw_to_grid_groups(surfaces, grid, k=4)
+    assert list(got) == ["a", "b", "c", "d"]
+    for name, (points, values) in surfaces.items():
+        np.testing.assert_array_equal(got[name], idw_to_grid(points, values, grid, k=4))

@@ -8,6 +8,7 @@ needed at every cell.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numba
@@ -18,7 +19,7 @@ from scipy.spatial import cKDTree
 from gridsite.errors import ConfigError, LayerError
 from gridsite.geo import RasterGrid
 
-__all__ = ["idw", "idw_to_grid"]
+__all__ = ["idw", "idw_to_grid", "idw_to_grid_groups", "idw_to_grid_many"]
 
 # Queries are answered in blocks so that a national grid (tens of millions of cells) times k
 # neighbours never has to hold all distances and indices in memory at once.
@@ -70,18 +71,22 @@ def _idw_block(
 def _valid_points(
     points_xy: ArrayLike, values: ArrayLike, power: float, k: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], int]:
-    """Check the options; return the points and values that are finite, and k capped."""
+    """Check the options; return the points and values that are finite, and k capped.
+
+    ``values`` may hold several columns (one per surface): a point is kept when all are finite.
+    """
     if not (math.isfinite(power) and power >= 0):
         raise ConfigError(f"IDW power must be a finite number >= 0, got {power!r}")
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ConfigError(f"IDW k (number of neighbours) must be an integer >= 1, got {k!r}")
     points = _as_xy(points_xy, "points_xy")
     data = np.asarray(values, dtype=np.float64)
-    if data.shape != (len(points),):
+    if data.shape[:1] != (len(points),) or data.ndim not in (1, 2):
         raise ValueError(
             f"values must have shape ({len(points)},) to match points_xy, got {data.shape}"
         )
-    valid = np.isfinite(data) & np.isfinite(points).all(axis=1)
+    finite = np.isfinite(data) if data.ndim == 1 else np.isfinite(data).all(axis=1)
+    valid = finite & np.isfinite(points).all(axis=1)
     if not valid.any():
         raise LayerError(
             f"IDW needs at least one point with a finite value and coordinates; all {len(data)} "
@@ -139,6 +144,8 @@ def idw(
     >>> idw(pts, np.array([10.0, 20.0]), np.array([[0.0, 0.0], [25.0, 0.0]])).round(9).tolist()
     [10.0, 11.0]
     """
+    if np.ndim(values) != 1:
+        raise ValueError(f"values must have shape (n,), got {np.shape(values)}")
     points, data, k = _valid_points(points_xy, values, power, k)
     queries = _as_xy(query_xy, "query_xy")
     tree = cKDTree(points)
@@ -197,13 +204,38 @@ def idw_to_grid(
     ValueError
         If ``mask`` does not have the grid's shape.
     """
+    many = idw_to_grid_many(
+        points_xy, np.asarray(values)[:, None], grid, power=power, k=k, mask=mask
+    )
+    one: NDArray[np.float32] = many[0]
+    return one
+
+
+def idw_to_grid_many(
+    points_xy: ArrayLike,
+    values: ArrayLike,
+    grid: RasterGrid,
+    *,
+    power: float = 2.0,
+    k: int = 8,
+    mask: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float32]:
+    """:func:`idw_to_grid` of several surfaces measured at the same points, in one pass.
+
+    ``values`` has shape ``(n, m)``, one column per surface; a point is used when all its values
+    are finite. The neighbours and weights of each cell are found once and applied to every
+    column, so each layer of the result, shape ``(m, rows, cols)``, equals :func:`idw_to_grid`
+    of its column (over the same points) bit for bit.
+    """
     points, data, k = _valid_points(points_xy, values, power, k)
+    if data.ndim == 1:
+        raise ValueError(f"values must have shape (n, m) of m surfaces, got {data.shape}")
     if mask is not None and np.shape(mask) != tuple(grid.shape):
         raise ValueError(f"mask has shape {np.shape(mask)}, the grid {tuple(grid.shape)}")
     tree = cKDTree(points)
     xs, ys = grid.cell_centres()
     rows, cols = grid.shape
-    out = np.full(grid.shape, np.nan, dtype=np.float32)
+    out = np.full((data.shape[1], *grid.shape), np.nan, dtype=np.float32)
     tile = _TILE_CELLS
     r0_grid, c0_grid = np.meshgrid(
         np.arange(0, rows, tile), np.arange(0, cols, tile), indexing="ij"
@@ -234,6 +266,33 @@ def idw_to_grid(
     return out
 
 
+def idw_to_grid_groups(
+    surfaces: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    grid: RasterGrid,
+    *,
+    power: float = 2.0,
+    k: int = 8,
+    mask: NDArray[np.bool_] | None = None,
+) -> dict[str, NDArray[np.float32]]:
+    """:func:`idw_to_grid` of each named ``(points_xy, values)``, one pass per set of points.
+
+    Surfaces measured at the same points with the same missing values (e.g. temperature, PV and
+    wind capacity factors at the same buses) share each cell's neighbours and weights, so
+    :func:`idw_to_grid_many` finds them once; each result equals :func:`idw_to_grid` of that
+    surface alone, bit for bit.
+    """
+    groups: dict[tuple[bytes, bytes], list[str]] = {}
+    for name, (xy, vals) in surfaces.items():
+        key = (np.ascontiguousarray(xy, np.float64).tobytes(), np.isfinite(vals).tobytes())
+        groups.setdefault(key, []).append(name)
+    out: dict[str, NDArray[np.float32]] = {}
+    for names in groups.values():
+        stacked = np.column_stack([np.asarray(surfaces[n][1], np.float64) for n in names])
+        layers = idw_to_grid_many(surfaces[names[0]][0], stacked, grid, power=power, k=k, mask=mask)
+        out |= {n: layers[j] for j, n in enumerate(names)}
+    return out
+
+
 def _idw_tiles(
     xs: Any,
     ys: Any,
@@ -248,13 +307,18 @@ def _idw_tiles(
     power: float,
     out: Any,
 ) -> None:  # pragma: no cover - compiled
-    """IDW of every kept cell of every tile over that tile's candidate points (one per thread)."""
+    """IDW of every kept cell of every tile over that tile's candidate points (one per thread).
+
+    ``values`` holds one column per surface, all weighted alike; ``out`` one layer per column.
+    """
     for t in numba.prange(tiles.shape[0]):
         r0, r1, c0, c1 = tiles[t, 0], tiles[t, 1], tiles[t, 2], tiles[t, 3]
         idx = cand[starts[t] : starts[t + 1]]
         n = idx.shape[0]
         d2 = np.empty(n, np.float64)
         smallest = np.empty(k, np.float64)
+        n_values = values.shape[1]
+        total_wv = np.empty(n_values, np.float64)
         for r in range(r0, r1):
             y = ys[r]
             for c in range(c0, c1):
@@ -282,13 +346,14 @@ def _idw_tiles(
                 kth = smallest[m - 1]
                 nearest = smallest[0]
                 total_w = 0.0
-                total_wv = 0.0
+                total_wv[:] = 0.0
                 if nearest == 0.0:
                     # On a data point: the mean of the points there.
                     for j in range(n):
                         if d2[j] == 0.0:
                             total_w += 1.0
-                            total_wv += values[idx[j]]
+                            for v in range(n_values):
+                                total_wv[v] += values[idx[j], v]
                 else:
                     # (d_min / d) ** power from squared distances; ties with the k-th all count.
                     for j in range(n):
@@ -297,8 +362,10 @@ def _idw_tiles(
                             if power != 2.0:
                                 w = w ** (power / 2.0)
                             total_w += w
-                            total_wv += w * values[idx[j]]
-                out[r, c] = total_wv / total_w
+                            for v in range(n_values):
+                                total_wv[v] += w * values[idx[j], v]
+                for v in range(n_values):
+                    out[v, r, c] = total_wv[v] / total_w
 
 
 _idw_tiles_c = numba.njit(cache=True, parallel=True)(_idw_tiles)

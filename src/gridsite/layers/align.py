@@ -21,6 +21,7 @@ from rasterio.enums import Resampling
 from gridsite.errors import CRSError, LayerError
 from gridsite.geo import RasterGrid
 from gridsite.layers.read import layer_path
+from gridsite.layers.resample import sample_grid
 from gridsite.spec import LayerSpec
 
 __all__ = [
@@ -123,8 +124,6 @@ def check_raster(spec: LayerSpec, data_root: Path) -> None:
 #: they are interpolated bilinearly. Over 1 km the error of that interpolation for a transverse
 #: Mercator <-> geographic transformation is a few millimetres, far below any source pixel.
 _LATTICE_M = 1000.0
-#: Rows of a window resampled at once: bounds the temporary arrays to a few MB per 1,000 columns.
-_STRIP_ROWS = 256
 
 
 def check_raster_overlap(
@@ -349,13 +348,13 @@ def read_raster_window(
             return out
         win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
         data = _read_band(spec, path, src, band, window=win)
-        # Pixel coordinates in the window read: the inverse transform, then the window's offset.
-        for s0 in range(0, rows, _STRIP_ROWS):
-            s1 = min(rows, s0 + _STRIP_ROWS)
-            x, y = to_src.coords(s0, s1)
-            pc, pr = _apply(inv, x, y)
-            where = (c0, r0, src.width, src.height)
-            out[s0:s1] = _sample(data, pc - c0, pr - r0, resampling, where)
+        lattice = None
+        if not to_src.same:
+            lattice = (to_src.lx, to_src.ly, to_src.ci, to_src.tx, to_src.rj, to_src.ty)
+        sample_grid(
+            out, to_src.xs, to_src.ys, lattice, (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f),
+            (c0, r0, src.width, src.height), data, bilinear=resampling == Resampling.bilinear,
+        )  # fmt: skip
     return out
 
 
@@ -398,65 +397,3 @@ class _SourceCoords:
         self.tx = self.xs / step - np.floor(self.xs / step)
         self.rj = np.floor(self.ys / step).astype(np.int64) - j0
         self.ty = self.ys / step - np.floor(self.ys / step)
-
-    def coords(self, r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Source coordinates of the cell centres of rows ``r0:r1``, shape ``(r1 - r0, cols)``."""
-        if self.same:
-            x, y = np.meshgrid(self.xs, self.ys[r0:r1])
-            return x, y
-        rj, ty = self.rj[r0:r1, None], self.ty[r0:r1, None]
-        ci, tx = self.ci[None, :], self.tx[None, :]
-        out = []
-        for v in (self.lx, self.ly):
-            v00, v01 = v[rj, ci], v[rj, ci + 1]
-            v10, v11 = v[rj + 1, ci], v[rj + 1, ci + 1]
-            south = v00 + (v01 - v00) * tx
-            north = v10 + (v11 - v10) * tx
-            out.append(south + (north - south) * ty)
-        return out[0], out[1]
-
-
-def _sample(
-    data: NDArray[np.float32],
-    pc: NDArray[np.float64],
-    pr: NDArray[np.float64],
-    resampling: Resampling,
-    where: tuple[int, int, int, int],
-) -> NDArray[np.float32]:
-    """Sample ``data`` at fractional pixel positions (window coordinates); NaN off the source."""
-    c0, r0, width, height = where
-    h, w = data.shape
-    # Off the source raster (not just off the window read) is no data.
-    inside = (pc + c0 >= 0) & (pc + c0 < width) & (pr + r0 >= 0) & (pr + r0 < height)
-    if resampling == Resampling.nearest:
-        ic = np.clip(np.floor(pc).astype(np.int64), 0, w - 1)
-        ir = np.clip(np.floor(pr).astype(np.int64), 0, h - 1)
-        return np.where(inside, data[ir, ic], np.float32(np.nan)).astype(np.float32)
-    # Bilinear between pixel centres (at index + 0.5).
-    u, v = pc - 0.5, pr - 0.5
-    i, j = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
-    fu, fv = u - i, v - j
-    total = np.zeros(pc.shape, dtype=np.float64)
-    weight = np.zeros(pc.shape, dtype=np.float64)
-    for di, dj, wgt in ((0, 0, (1 - fu) * (1 - fv)), (1, 0, fu * (1 - fv)), (0, 1, (1 - fu) * fv)):
-        _accumulate(data, i + di, j + dj, wgt, total, weight)
-    _accumulate(data, i + 1, j + 1, fu * fv, total, weight)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = total / weight
-    return np.where(inside & (weight > 0), value, np.nan).astype(np.float32)
-
-
-def _accumulate(
-    data: NDArray[np.float32],
-    i: NDArray[np.int64],
-    j: NDArray[np.int64],
-    wgt: NDArray[np.float64],
-    total: NDArray[np.float64],
-    weight: NDArray[np.float64],
-) -> None:
-    h, w = data.shape
-    ok = (i >= 0) & (i < w) & (j >= 0) & (j < h)
-    vals = data[np.clip(j, 0, h - 1), np.clip(i, 0, w - 1)].astype(np.float64)
-    ok &= np.isfinite(vals) & (wgt > 0)
-    total += np.where(ok, wgt * np.where(ok, vals, 0.0), 0.0)
-    weight += np.where(ok, wgt, 0.0)

@@ -37,7 +37,7 @@ from gridsite.criteria.distance import (
     within_distance,
     within_distance_of_cells,
 )
-from gridsite.criteria.interpolate import idw_to_grid
+from gridsite.criteria.interpolate import idw_to_grid_groups
 from gridsite.criteria.transforms import apply_transform
 from gridsite.energy.potential import eligible_land
 from gridsite.errors import ConfigError
@@ -222,8 +222,16 @@ def raster_stage(
         if score_sink is not None and spec.aggregation.method == "wlc"
         else None
     )
+    # only the study area's cells: the rest become nodata anyway
+    interpolated = idw_to_grid_groups(
+        {c.name: inputs.points[c.name] for c in spec.criteria if c.measure == "interpolate"},
+        g,
+        mask=in_area,
+    )
     for c in spec.criteria:
-        value = _criterion_value(inputs, c, win, g, in_area)
+        value = interpolated.pop(c.name, None)
+        if value is None:
+            value = _criterion_value(inputs, c, win, g)
         # Outside the study area is nodata, so the nodata policies see only the area's cells.
         value[~in_area] = np.nan
         score = apply_transform(value, c.transform)
@@ -291,16 +299,11 @@ def _criterion_value(
     c: CriterionSpec,
     win: GridWindow,
     g: RasterGrid,
-    in_area: NDArray[np.bool_],
 ) -> NDArray[np.float32]:
     spec = inputs.spec
     if c.measure == "distance":
         dist_m = inputs.features.distance_m(inputs, criterion_key(c), win)
         return np.asarray(dist_m / M_PER_KM, dtype=np.float32)
-    if c.measure == "interpolate":
-        xy, vals = inputs.points[c.name]
-        # only the study area's cells: the rest become nodata anyway
-        return idw_to_grid(xy, vals, g, mask=in_area)
     layer = spec.layers[c.layer]
     return layers.read_raster_window(layer, spec.data_root, g, resampling=Resampling.bilinear)
 
