@@ -18,7 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import networkx as nx
 import pytest
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -161,13 +161,19 @@ def _click_marker(driver: WebDriver, element: WebElement) -> WebElement:
         element,
     )
     element.click()
-    popup: WebElement | None = driver.execute_script(
+    opened = (
         _MARKER
         + "return marker.isPopupOpen() ? "
-        + "marker.getPopup().getElement().querySelector('.leaflet-popup-content') : null;",
-        element,
+        + "marker.getPopup().getElement().querySelector('.leaflet-popup-content') : null;"
     )
-    assert popup is not None, "the click opened no popup"
+    # The browser handles the click on its own time (slowly when the cores are busy): wait for
+    # the popup rather than look once.
+    try:
+        popup: WebElement = WebDriverWait(driver, 5, poll_frequency=0.05).until(
+            lambda d: d.execute_script(opened, element)
+        )
+    except TimeoutException:
+        raise AssertionError("the click opened no popup") from None
     _wait_popup_settled(driver, popup)
     assert popup.is_displayed()
     return popup
