@@ -27,7 +27,7 @@ import json, resource, sys, tempfile, time
 t0 = time.perf_counter()
 import gridsite
 study = gridsite.Study.from_toml(sys.argv[1], resolution_m=float(sys.argv[2]))
-result = study.run()
+result = study.run(write_ahead=True)  # as `gridsite run` does
 with tempfile.TemporaryDirectory() as out:
     result.write(out)
 total = time.perf_counter() - t0

@@ -8,6 +8,7 @@ numbers worked out by hand (the viridis stops, the overview means, the chunk cou
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 import shutil
@@ -30,6 +31,7 @@ from gridsite.report.overlay import SUITABILITY_RAMP
 from gridsite.report.qml import suitability_qml
 from gridsite.report.raster import write_geotiff
 from gridsite.spec import OutputSpec, RankingSpec
+from gridsite.study.ahead import RastersAhead
 from gridsite.study.result import StudyResult
 
 from .conftest import KOREA_STUDY
@@ -174,6 +176,41 @@ def test_the_same_result_writes_the_same_geopackage_and_rasters(
     korea.write(again, map_assets="cdn")
     for name in ["sites.gpkg", "suitability.qml", "suitability.tif", "scores/city_distance.tif"]:
         assert (again / name).read_bytes() == (out / name).read_bytes(), name
+
+
+@pytest.mark.integration
+def test_rasters_written_ahead_are_the_same_files(
+    out: Path, korea: StudyResult, data_root: Path, tmp_path: Path
+) -> None:
+    # Study.run(write_ahead=True), as `gridsite run` does: the GeoTIFFs are written during the
+    # run, and write() puts the same bytes in place, twice if asked.
+    study = gridsite.Study.from_toml(KOREA_STUDY, data_root, resolution_m=4000).with_top(5)
+    ahead = study.run(write_ahead=True)
+    assert ahead.ahead is not None and korea.ahead is None
+    names = ["suitability.tif", "suitability.qml"]
+    names += [f"scores/{c.name}.tif" for c in korea.spec.criteria]
+    assert all(name in ahead.ahead for name in names)
+    for folder in (tmp_path / "first", tmp_path / "second"):
+        written = ahead.write(folder, map_assets="cdn")
+        for name in names:
+            assert folder / name in written
+            assert (folder / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_a_failed_write_ahead_raises_when_placed(tmp_path: Path) -> None:
+    def broken(path: Path) -> Path:
+        raise OSError(f"disk full writing {path.name}")
+
+    ahead = RastersAhead(workers=1)
+    ahead.submit("scores/a.tif", broken)
+    with pytest.raises(OSError, match=r"disk full writing a\.tif"):
+        ahead.place("scores/a.tif", tmp_path / "a.tif")
+    assert not (tmp_path / "a.tif").exists()
+    folder = ahead._folder
+    assert folder.is_dir()
+    del ahead
+    gc.collect()
+    assert not folder.exists()  # the private folder goes with the object
 
 
 # ---- score rasters ----------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def run(
             from gridsite.report.mapassets import check_map_assets
 
             check_map_assets(map_assets)  # likewise: a missing install fails now
-        result = s.run(progress=bars)
+        result = s.run(progress=bars, write_ahead=True)
         written = result.write(out, overwrite=overwrite, map_assets=map_assets)
     except GridsiteError as exc:
         _fail(exc, verbose, bars)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +24,11 @@ from gridsite.report.gpkg import write_sites_gpkg
 from gridsite.report.manifest import build_manifest, input_records, write_manifest
 from gridsite.report.mapassets import MapAssetMode
 from gridsite.report.overlay import SupplyAreas
-from gridsite.report.qml import write_suitability_qml
-from gridsite.report.raster import write_geotiff, write_score_geotiff
 from gridsite.report.sitepage import SITE_PAGES, write_site_pages
 from gridsite.report.supplyplot import supply_svg
 from gridsite.report.vector import write_csv, write_geojson
 from gridsite.spec import StudySpec
+from gridsite.study.ahead import SCORES, RastersAhead, raster_threads, raster_writers
 from gridsite.study.specjson import spec_to_json
 from gridsite.study.supply import SUPPLY_COLUMNS, SiteSupply
 
@@ -85,9 +83,6 @@ SITE_COLUMNS = (
 
 #: Folder of the per-site supply plots (one ``<site_id>.svg`` each).
 SUPPLY_PLOTS = "supply_plots"
-
-#: Folder of the criterion score rasters (one ``<criterion>.tif`` each).
-SCORES = "scores"
 
 #: Every top-level name :meth:`StudyResult.write` may write, under any settings: with
 #: ``overwrite``, these are the old outputs the new set replaces (other entries of the output
@@ -178,6 +173,9 @@ class StudyResult:
         With ``[supply]``: the masks ``supply_land``, ``supply_eligible`` and ``supply_sea`` of
         :func:`gridsite.study.rasters.derived_masks` (arrays, or read by window in chunked
         runs), drawn on the map as the renewable potential; else empty.
+    ahead
+        With ``Study.run(write_ahead=True)``: the GeoTIFFs being written in the background
+        (:mod:`gridsite.study.ahead`), which :meth:`write` puts in place; else None.
     """
 
     spec: StudySpec
@@ -194,6 +192,7 @@ class StudyResult:
     inputs: list[tuple[str, Path]] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
     supply_masks: Mapping[str, NDArray[np.bool_] | WindowedRaster] = field(default_factory=dict)
+    ahead: RastersAhead | None = field(default=None, repr=False, compare=False)
 
     def output_names(self) -> list[str]:
         """File names :meth:`write` produces."""
@@ -257,12 +256,20 @@ class StudyResult:
         buses, lines = graph_to_gdfs(self.grid_graph)
         attributions = self.attributions()
         hashed_inputs = input_records(self.inputs)  # once, for the manifest and the site pages
-        # The GeoTIFFs go to more threads: GDAL compresses and builds overviews without holding
-        # the GIL, while this thread renders the map and the site pages in Python. Two at once
-        # in memory; one at a time in a chunked run, whose point is bounded memory.
-        writers = 1 if self.spec.chunk_px else 2
-        with ThreadPoolExecutor(writers, thread_name_prefix="gridsite-rasters") as pool:
-            rasters = [pool.submit(job) for job in self._raster_jobs(paths)]
+        # The GeoTIFFs go to more threads (or were written ahead, during the run): GDAL compresses
+        # and builds overviews without holding the GIL, while this thread renders the map and
+        # the site pages in Python.
+        threads = raster_threads(self.spec)
+        with ThreadPoolExecutor(threads, thread_name_prefix="gridsite-rasters") as pool:
+            writers = raster_writers(
+                self.spec, self.suitability, self.scores, self.stats.get("criterion_weights", {})
+            )
+            rasters = [
+                pool.submit(self.ahead.place, name, stage / name)
+                if self.ahead is not None and name in self.ahead
+                else pool.submit(write, stage / name)
+                for name, write in writers.items()
+            ]
             written = [
                 write_geojson(sites_wgs, paths["sites.geojson"]),
                 write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"]),
@@ -354,37 +361,6 @@ class StudyResult:
         manifest["write"] = {"map_assets": map_assets}
         written.append(write_manifest(manifest, paths["manifest.json"]))
         return written
-
-    def _raster_jobs(self, paths: Mapping[str, Path]) -> list[Callable[[], Path]]:
-        """One call per GeoTIFF (and the QML style) that ``paths`` names, in output order."""
-        grid = self.suitability.grid
-        jobs: list[Callable[[], Path]] = []
-        if "suitability.tif" in paths:
-            jobs.append(
-                partial(
-                    write_geotiff,
-                    self.suitability.array,
-                    grid,
-                    paths["suitability.tif"],
-                    description="suitability score, 0-1, 0 = excluded",
-                )
-            )
-            jobs.append(partial(write_suitability_qml, paths["suitability.qml"]))
-        if SCORES in paths:
-            weights = self.stats.get("criterion_weights", {})
-            jobs += [
-                partial(
-                    write_score_geotiff,
-                    c,
-                    self.scores[c.name],
-                    grid,
-                    paths[SCORES],
-                    weight=weights.get(c.name),
-                )
-                for c in self.spec.criteria
-                if c.name in self.scores
-            ]
-        return jobs
 
     def _map_layers(self) -> dict[str, Any]:
         """Return write_map's keywords for the layers besides suitability, sites, power grid."""

@@ -39,6 +39,7 @@ from gridsite.sites import (
     site_score_weights,
 )
 from gridsite.spec import ConstraintSpec, CriterionSpec, StudySpec
+from gridsite.study.ahead import RastersAhead, raster_threads, raster_writers
 from gridsite.study.checks import check_room_for_sites
 from gridsite.study.chunked import SiteWindows, dask_client, run_chunked
 from gridsite.study.connection import connect_and_rank
@@ -123,15 +124,24 @@ class Study:
         """Return a copy of the study that keeps ``count`` sites."""
         return Study(replace(self.spec, sites=replace(self.spec.sites, count=count)))
 
-    def run(self, *, progress: ProgressCallback | None = None) -> StudyResult:
-        """Run every stage and return the result (nothing is written).
+    def run(
+        self, *, progress: ProgressCallback | None = None, write_ahead: bool = False
+    ) -> StudyResult:
+        """Run every stage and return the result (nothing is written to the output folder).
 
         ``progress``, if given, receives a :class:`~gridsite.study.progress.Progress` event
         ``(stage, done, total)`` as each stage starts and as its counted steps complete (see
         :mod:`gridsite.study.progress`). It used to receive only each stage's name as the stage
         started: such a callback now reads ``event.stage`` from the events with ``done == 0``.
+
+        ``write_ahead``: when the result will be written, start writing its GeoTIFFs in the
+        background as soon as the raster stage ends (into a temporary folder, while the later
+        stages run; :mod:`gridsite.study.ahead`), so that :meth:`StudyResult.write` only puts
+        them in place. ``gridsite run`` does.
         """
-        return _Run(self.spec, progress).execute()
+        run = _Run(self.spec, progress)
+        run.write_ahead = write_ahead
+        return run.execute()
 
     def grid(self, *, progress: ProgressCallback | None = None) -> GridModel:
         """Build only the power-grid model: graph, hosting capacity (with ``[electrical]``), QA.
@@ -167,6 +177,7 @@ class _Run:
         self._vectors: dict[str, gpd.GeoDataFrame] = {}
         self._tables: dict[str, pd.DataFrame] = {}
         self.site_weights: dict[str, float] = {}
+        self.write_ahead = False
 
     @contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Step]:
@@ -320,6 +331,13 @@ class _Run:
                 scores, values, full_scores = spilled_scores, spilled_values, spilled_scores
                 del r  # the constraint masks: later stages read only the derived ones
 
+        ahead = None
+        if self.write_ahead:
+            # The rasters are final: their GeoTIFFs are written while the later stages run.
+            ahead = RastersAhead(raster_threads(spec))
+            whole = Raster(surface if isinstance(surface, np.ndarray) else surface.array(), grid)
+            for name, write in raster_writers(spec, whole, full_scores, weights).items():
+                ahead.submit(name, write)
         excluded_km2 = {n: float(c * grid.cell_area_m2 / 1e6) for n, c in hit_cells.items()}
         log.info(
             "constraints: %s",
@@ -442,6 +460,7 @@ class _Run:
             inputs=sorted(self.inputs.items()),
             stats=stats,
             supply_masks={k: v for k, v in derived.items() if k.startswith("supply_")},
+            ahead=ahead,
         )
 
     def criterion_weights(self) -> dict[str, float]:
