@@ -7,6 +7,7 @@ run`` does) hands the GeoTIFFs to :class:`RastersAhead` at that point: GDAL comp
 builds their overviews on other threads, without Python's lock, into a private temporary folder.
 :meth:`StudyResult.write <gridsite.study.result.StudyResult.write>` then waits for each file and
 puts it in place (a hard link, or a copy across file systems) instead of writing it again.
+Chunked runs, which are about bounded memory, do not write ahead.
 
 The folder is removed when the :class:`RastersAhead` is garbage-collected or the process ends.
 A write that failed raises its error from :meth:`RastersAhead.place`, in ``write``.

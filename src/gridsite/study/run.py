@@ -137,7 +137,7 @@ class Study:
         ``write_ahead``: when the result will be written, start writing its GeoTIFFs in the
         background as soon as the raster stage ends (into a temporary folder, while the later
         stages run; :mod:`gridsite.study.ahead`), so that :meth:`StudyResult.write` only puts
-        them in place. ``gridsite run`` does.
+        them in place. ``gridsite run`` does. Chunked runs (bounded memory) write them later.
         """
         run = _Run(self.spec, progress)
         run.write_ahead = write_ahead
@@ -332,8 +332,9 @@ class _Run:
                 del r  # the constraint masks: later stages read only the derived ones
 
         ahead = None
-        if self.write_ahead:
-            # The rasters are final: their GeoTIFFs are written while the later stages run.
+        if self.write_ahead and not spec.chunk_px:
+            # The rasters are final: their GeoTIFFs are written while the later stages run. Not
+            # in a chunked run, whose point is bounded memory: it writes them in write().
             ahead = RastersAhead(raster_threads(spec))
             whole = Raster(surface if isinstance(surface, np.ndarray) else surface.array(), grid)
             for name, write in raster_writers(spec, whole, full_scores, weights).items():
