@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,7 +258,7 @@ class StudyResult:
         hashed_inputs = input_records(self.inputs)  # once, for the manifest and the site pages
         # The GeoTIFFs go to more threads (or were written ahead, during the run): GDAL compresses
         # and builds overviews without holding the GIL, while this thread renders the map and
-        # the site pages in Python.
+        # the site pages in Python. A chunked run writes them one at a time, map and pages after.
         threads = raster_threads(self.spec)
         with ThreadPoolExecutor(threads, thread_name_prefix="gridsite-rasters") as pool:
             writers = raster_writers(
@@ -270,6 +270,8 @@ class StudyResult:
                 else pool.submit(write, stage / name)
                 for name, write in writers.items()
             ]
+            if self.spec.chunk_px:
+                wait(rasters)  # bounded memory: the rasters first, then the map and pages
             written = [
                 write_geojson(sites_wgs, paths["sites.geojson"]),
                 write_csv(pd.DataFrame(self.sites.drop(columns="geometry")), paths["sites.csv"]),
