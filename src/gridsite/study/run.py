@@ -139,9 +139,7 @@ class Study:
         stages run; :mod:`gridsite.study.ahead`), so that :meth:`StudyResult.write` only puts
         them in place. ``gridsite run`` does. Chunked runs (bounded memory) write them later.
         """
-        run = _Run(self.spec, progress)
-        run.write_ahead = write_ahead
-        return run.execute()
+        return _Run(self.spec, progress, write_ahead=write_ahead).execute()
 
     def grid(self, *, progress: ProgressCallback | None = None) -> GridModel:
         """Build only the power-grid model: graph, hosting capacity (with ``[electrical]``), QA.
@@ -169,7 +167,9 @@ class GridModel:
 class _Run:
     """State of one run: the layers read so far and the stage timings (no global state)."""
 
-    def __init__(self, spec: StudySpec, progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, spec: StudySpec, progress: ProgressCallback | None, *, write_ahead: bool = False
+    ) -> None:
         self.spec = spec
         self.progress = progress
         self.timings: dict[str, float] = {}
@@ -177,7 +177,7 @@ class _Run:
         self._vectors: dict[str, gpd.GeoDataFrame] = {}
         self._tables: dict[str, pd.DataFrame] = {}
         self.site_weights: dict[str, float] = {}
-        self.write_ahead = False
+        self.write_ahead = write_ahead
 
     @contextmanager
     def stage(self, name: str, total: int | None = None) -> Iterator[Step]:
