@@ -96,14 +96,10 @@ def _search(
                     if rr < 0 or rr >= n_rows or cc < 0 or cc >= n_cols:
                         continue
                 nb = cell + offset[k]
-                old = acc[nb]
-                if old <= here:
-                    continue  # a step costs >= 0: no improvement, without reading the cost
-                cost_next = cost[nb]
-                if not math.isfinite(cost_next):
-                    continue
-                new = here + (cost_here + cost_next) * 0.5 * step[k]
-                if new < old:
+                # An impassable (inf) neighbour gives inf, which is never below its cost: one
+                # branch per neighbour, taken about once per cell (fewer mispredictions).
+                new = here + (cost_here + cost[nb]) * 0.5 * step[k]
+                if new < acc[nb]:
                     acc[nb] = new
                     if record:
                         came_from[nb] = k
