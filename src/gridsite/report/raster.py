@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from gridsite.geo import RasterGrid
 from gridsite.report.atomic import atomic_write
 from gridsite.spec import CriterionSpec
 
-__all__ = ["display_sample", "write_geotiff", "write_score_geotiff", "write_score_geotiffs"]
+__all__ = ["display_sample", "write_geotiff", "write_score_geotiff"]
 
 logger = logging.getLogger(__name__)
 
@@ -159,55 +159,6 @@ def write_geotiff(
     return path
 
 
-def write_score_geotiffs(
-    scores: Mapping[str, NDArray[Any]],
-    grid: RasterGrid,
-    folder: Path,
-    *,
-    criteria: Sequence[CriterionSpec],
-    weights: Mapping[str, float] | None = None,
-    overwrite: bool = False,
-) -> list[Path]:
-    """Write each criterion's score as a COG, ``folder/<criterion>.tif`` (:func:`write_geotiff`).
-
-    Scores are float32 in [0, 1] (unitless) in the grid's CRS, with NaN as the nodata value
-    (outside the study area, and where the criterion has no data). The band description names
-    the criterion and what it measures; the metadata tags give ``criterion``, ``units``
-    (of the score), ``value_unit`` (of the raw value it was scored from), ``transform`` and
-    ``weight`` (normalised, when ``weights`` has it).
-
-    Parameters
-    ----------
-    scores
-        Criterion name -> score array of shape ``grid.shape`` (memory-mapped arrays are read
-        strip by strip).
-    grid
-        The study grid.
-    folder
-        The folder to write into (created if missing).
-    criteria
-        The study's criteria, in order: the files are written in this order, for the criteria
-        that have a score in ``scores``.
-    weights
-        Normalised criterion weights by name.
-    overwrite
-        Whether existing files may be replaced.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    weights = weights or {}
-    return [
-        write_score_geotiff(
-            c, scores[c.name], grid, folder, weight=weights.get(c.name), overwrite=overwrite
-        )
-        for c in criteria
-        if c.name in scores
-    ]
-
-
 def write_score_geotiff(
     criterion: CriterionSpec,
     score: NDArray[Any],
@@ -217,7 +168,34 @@ def write_score_geotiff(
     weight: float | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write one criterion's score as ``folder/<criterion>.tif`` (see write_score_geotiffs)."""
+    """Write a criterion's score as a COG, ``folder/<criterion>.tif`` (:func:`write_geotiff`).
+
+    The score is float32 in [0, 1] (unitless) in the grid's CRS, with NaN as the nodata value
+    (outside the study area, and where the criterion has no data). The band description names
+    the criterion and what it measures; the metadata tags give ``criterion``, ``units`` (of the
+    score), ``value_unit`` (of the raw value it was scored from), ``transform`` and ``weight``
+    (normalised, when given).
+
+    Parameters
+    ----------
+    criterion
+        The study's criterion.
+    score
+        Its score, shape ``grid.shape`` (a memory-mapped array is read strip by strip).
+    grid
+        The study grid.
+    folder
+        The folder to write into (created if missing).
+    weight
+        The criterion's normalised weight.
+    overwrite
+        Whether an existing file may be replaced.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     tags = {
         "criterion": criterion.name,
         "units": "score, 0-1 (unitless)",
